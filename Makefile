@@ -1,0 +1,31 @@
+# siamtrack: `make demo` (sets up, then runs the whole pipeline on generated demo data) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.siamtrack-installed
+PACKAGES := packages/siamcore packages/dataprep packages/tracker packages/trainer
+
+.PHONY: setup test demo bench clean
+
+setup: $(STAMP)
+
+# torch is pinned first so that no later requirement pulls another build: on this machine
+# torch==2.13.0 resolves to the local CPU wheel, on a CUDA machine to the CUDA build.
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(addprefix -e ,$(PACKAGES)) \
+		"pytest>=8" "pytest-timeout>=2.3" "hypothesis>=6"
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/python -m siamtrack_demo
+
+bench: setup
+	$(BIN)/python benchmarks/dataprep_throughput.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache
