@@ -1,0 +1,290 @@
+"""What every dataset reader returns, and the one way to read a frame.
+
+A reader module (``trackingnet``, ``vid``) has two functions:
+
+- ``list_videos(root, chunks=None, splits=None) -> (videos, skips)``: cheap enumeration of
+  listing units (directory listings only, no annotation parsing), sorted and stable. It raises
+  :class:`SourceError` *before any work* when the root, a requested chunk or split is missing.
+- ``load_video(video) -> (sequences, skips)``: parses the annotations of one video (runs inside
+  Dask tasks). It never raises for bad input: what cannot be used is returned as :class:`Skip`.
+
+Frame index convention: ``Sequence.frames[i]`` is frame ``i`` of the video (the number in its
+file name); a frame whose file or annotation is missing stays in place with a NaN box, so
+indices recorded in shards always name the source file.
+
+Boxes are xywh, pixel-continuous with the origin at the top-left corner of the top-left pixel.
+A NaN row in ``Sequence.boxes_xywh`` means "no usable box in this frame" (target absent,
+malformed line, invalid or out-of-frame box, missing frame file); every such case except a
+target that is simply absent (VID) is recorded as a Skip (one per sequence and reason, the frame
+indices in its detail).
+
+Frames are not decoded while loading, so JPEG corruption is found when a frame is read:
+:func:`read_frame` raises :class:`FrameError` with a reason code, and the caller records it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Skip reason codes used by the readers (and by the build for frame errors).
+REASONS = (
+    "malformed_annotation",
+    "missing_annotation",
+    "corrupt_jpeg",
+    "missing_frame",
+    "invalid_box",
+    "box_outside_frame",
+    "frame_count_mismatch",
+    "empty_sequence",
+    "bad_zip",
+    "unreadable_xml",
+    "missing_chunk",
+)
+
+TRACKINGNET_CHUNKS = range(12)
+
+
+class SourceError(Exception):
+    """A fatal problem found before any work (missing root, chunk or split); the message says what to do."""
+
+
+class FrameError(Exception):
+    """A frame that cannot be read or decoded; ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """Where one frame's JPEG bytes are: a file, or ``member`` inside the zip file ``path``."""
+
+    path: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """One listing unit (a TrackingNet sequence, a VID snippet), cheap to enumerate."""
+
+    dataset: str  # "trackingnet" | "vid"
+    chunk: int  # TrackingNet chunk k, -1 for VID
+    split: str  # "TRAIN_k" (TrackingNet), "train" / "val" (VID)
+    name: str  # TrackingNet sequence name, or VID snippet path relative to the split folder
+    root: str  # dataset root, so a worker can resolve paths
+
+    @property
+    def uid(self) -> str:
+        return f"{self.dataset}/{self.split}/{self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class Sequence:
+    """One target track over all frames of a video (``eq=False``: it holds an array; compare ``uid``)."""
+
+    video: VideoRef
+    track: str  # "0" for TrackingNet, the VID trackid
+    class_name: str  # "" when unknown (TrackingNet)
+    frames: tuple[FrameRef, ...]
+    boxes_xywh: np.ndarray  # [len(frames), 4] float64, read-only; NaN row = no usable box
+
+    @property
+    def uid(self) -> str:
+        return f"{self.video.uid}/{self.track}"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A recorded skip: what (``where``), why (a code from :data:`REASONS`) and a human message."""
+
+    where: str
+    reason: str
+    detail: str
+
+
+def parse_chunks(spec: str | int | list[int] | tuple[int, ...]) -> list[int]:
+    """``"0,2,4-5"`` -> ``[0, 2, 4, 5]`` (sorted, unique, each in 0..11); ValueError saying what is wrong."""
+    if isinstance(spec, int):
+        items = [spec]
+    elif isinstance(spec, (list, tuple)):
+        items = [int(c) for c in spec]
+    else:
+        items = []
+        text = str(spec).strip()
+        if not text:
+            raise ValueError("empty chunk spec: use e.g. '0-5' or '0,2,4-5'")
+        for part in text.split(","):
+            part = part.strip()
+            m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+            if not m:
+                raise ValueError(f"bad chunk spec {spec!r}: {part!r} is not a number or a range like '4-5'")
+            lo = int(m.group(1))
+            hi = int(m.group(2)) if m.group(2) is not None else lo
+            if hi < lo:
+                raise ValueError(f"bad chunk spec {spec!r}: range {part!r} goes backwards")
+            items.extend(range(lo, hi + 1))
+    bad = [c for c in items if c not in TRACKINGNET_CHUNKS]
+    if bad:
+        raise ValueError(f"bad chunk spec {spec!r}: TrackingNet chunks are 0..11, got {bad}")
+    return sorted(set(items))
+
+
+def format_indices(indices) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2,5"`` (at most 20 runs, then ``...``): compact frame lists for skip details."""
+    runs: list[list[int]] = []
+    for i in sorted(set(int(i) for i in indices)):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:20])
+    return text + (",..." if len(runs) > 20 else "")
+
+
+def invalidate_boxes(boxes_xywh: np.ndarray, frame_wh: list[tuple[float, float] | None], where: str) -> list[Skip]:
+    """Set rows that are unusable to NaN in place, and say which.
+
+    ``invalid_box``: a non-finite value or a width/height <= 0. ``box_outside_frame``: no overlap
+    with the frame (only where ``frame_wh[i]`` is known). Rows already all-NaN are not reported
+    (absent target or already recorded as malformed).
+    """
+    skips = []
+    present = ~np.all(np.isnan(boxes_xywh), axis=1)
+    finite = np.all(np.isfinite(boxes_xywh), axis=1)
+    with np.errstate(invalid="ignore"):
+        invalid = present & ~(finite & (boxes_xywh[:, 2] > 0) & (boxes_xywh[:, 3] > 0))
+    if invalid.any():
+        idx = np.flatnonzero(invalid)
+        skips.append(Skip(where, "invalid_box", f"{len(idx)} frame(s) with a NaN/zero/negative box: {format_indices(idx)}"))
+        boxes_xywh[invalid] = np.nan
+    outside = []
+    for i, wh in enumerate(frame_wh):
+        if wh is None or np.isnan(boxes_xywh[i, 0]):
+            continue
+        x, y, w, h = boxes_xywh[i]
+        if x >= wh[0] or y >= wh[1] or x + w <= 0 or y + h <= 0:
+            outside.append(i)
+    if outside:
+        skips.append(
+            Skip(where, "box_outside_frame", f"{len(outside)} frame(s) with the box fully outside the frame: "
+                 f"{format_indices(outside)}")
+        )
+        boxes_xywh[outside] = np.nan
+    return skips
+
+
+# --- frames -------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _open_zip(path: str, mtime_ns: int, size: int) -> zipfile.ZipFile:
+    """Zip handles are cached per process (reading the central directory per frame is slow);
+    the key includes mtime and size so a replaced file is re-opened."""
+    return zipfile.ZipFile(path)
+
+
+def open_zip(path: str) -> zipfile.ZipFile:
+    """The (cached) open zip at ``path``; raises OSError or ``zipfile.BadZipFile``."""
+    st = os.stat(path)
+    return _open_zip(path, st.st_mtime_ns, st.st_size)
+
+
+def read_frame_bytes(ref: FrameRef) -> bytes:
+    """The JPEG bytes of a frame; FrameError ``missing_frame`` / ``bad_zip``."""
+    if ref.member is None:
+        try:
+            with open(ref.path, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise FrameError("missing_frame", f"cannot read frame {ref.path}: {e.strerror or e}") from None
+    try:
+        zf = open_zip(ref.path)
+    except OSError as e:
+        raise FrameError("missing_frame", f"cannot open zip {ref.path}: {e.strerror or e}") from None
+    except zipfile.BadZipFile as e:
+        raise FrameError("bad_zip", f"{ref.path} is not a valid zip file: {e}") from None
+    try:
+        return zf.read(ref.member)
+    except KeyError:
+        raise FrameError("missing_frame", f"zip {ref.path} has no member {ref.member!r}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise FrameError("bad_zip", f"cannot read {ref.member!r} from zip {ref.path}: {e}") from None
+
+
+def jpeg_is_complete(buf: bytes) -> bool:
+    """True when ``buf`` starts with SOI and has an EOI marker after its last start-of-scan.
+
+    OpenCV 4.x decodes a truncated JPEG without error (grey bottom, a warning on stderr only;
+    5.x refuses it), so truncation is detected here, whatever the OpenCV version: inside entropy-coded data every 0xFF byte is stuffed, so an
+    0xFFD9 after the last 0xFFDA can only be the real end of image.
+    """
+    if buf[:2] != b"\xff\xd8":
+        return False
+    sos = buf.rfind(b"\xff\xda")
+    return sos != -1 and buf.rfind(b"\xff\xd9") > sos
+
+
+_SOF_MARKERS = {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
+
+
+def jpeg_size_wh(buf: bytes) -> tuple[int, int] | None:
+    """(width, height) from the JPEG's start-of-frame header without decoding; None if not found."""
+    if buf[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(buf)
+    while i + 4 <= n:
+        if buf[i] != 0xFF:
+            return None
+        marker = buf[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker in _SOF_MARKERS:
+            if i + 9 > n:
+                return None
+            h = int.from_bytes(buf[i + 5 : i + 7], "big")
+            w = int.from_bytes(buf[i + 7 : i + 9], "big")
+            return (w, h) if w > 0 and h > 0 else None
+        if marker in (0xDA, 0xD9):  # scan data or end reached without a frame header
+            return None
+        i += 2 + int.from_bytes(buf[i + 2 : i + 4], "big")
+    return None
+
+
+def decode_jpeg(buf: bytes, where: str = "frame") -> np.ndarray:
+    """Decode JPEG bytes to RGB uint8 HxWx3; FrameError ``corrupt_jpeg`` for undecodable or truncated data."""
+    if not jpeg_is_complete(buf):
+        raise FrameError("corrupt_jpeg", f"{where}: not a complete JPEG (no start or no end-of-image marker)")
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR_RGB)
+    if img is None or img.ndim != 3 or img.shape[2] != 3:
+        raise FrameError("corrupt_jpeg", f"{where}: JPEG data cannot be decoded")
+    return img
+
+
+def read_frame(ref: FrameRef) -> np.ndarray:
+    """The frame as RGB uint8 HxWx3; FrameError ``missing_frame`` / ``bad_zip`` / ``corrupt_jpeg``."""
+    where = ref.path if ref.member is None else f"{ref.path}:{ref.member}"
+    return decode_jpeg(read_frame_bytes(ref), where)
+
+
+def numbered_files(names, pattern: str) -> dict[int, str]:
+    """``{number: name}`` for names whose base name fully matches ``pattern`` (one group: the
+    number); the smallest name wins on duplicates, so the result does not depend on listing order."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    out: dict[int, str] = {}
+    for name in sorted(names):
+        m = rx.fullmatch(name.rsplit("/", 1)[-1])
+        if m:
+            out.setdefault(int(m.group(1)), name)
+    return out

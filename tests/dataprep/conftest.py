@@ -1,0 +1,100 @@
+"""Shared dataprep fixtures: small datasets in the real TrackingNet / ILSVRC VID layouts.
+
+Session-scoped and READ-ONLY: copy a root (``shutil.copytree``) before changing anything in it,
+or call the ``dataprep.synthetic`` writers on your own ``tmp_path``.
+
+- ``trackingnet_dataset`` / ``trackingnet_root``: generated, chunks 0 and 1, 3 sequences each,
+  12 frames of 160x120; ``syn0_001`` and ``syn1_002`` stored as zips.
+- ``trackingnet_real_root``: chunk 0 built from real OTB Couple, OTB Crossing and VOT bag frames
+  (20 frames each, ``syn0_002`` zipped); skips when the shared data is absent.
+- ``trackingnet_bad``: chunk 0 with 2 good sequences plus one broken sequence per bad-input case;
+  ``.bad`` lists what each must produce (``dataprep.synthetic.BadInput``).
+- ``vid_dataset`` / ``vid_root``: generated, 2 train + 1 val snippets, 3 tracks each, 12 frames.
+- ``vid_real_root``: 2 train snippets on real OTB/VOT frames (track 0 real target, track 1 generated).
+- ``vid_bad``: 1 good train snippet plus one broken snippet per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dataprep import synthetic
+
+
+@dataclass(frozen=True)
+class GeneratedDataset:
+    root: Path
+    truth: dict  # uid -> boxes (TrackingNet) or (wnid, boxes) (VID), as written
+
+
+@dataclass(frozen=True)
+class BadDataset:
+    root: Path
+    bad: list  # [synthetic.BadInput]
+
+
+def real_sequence_dirs(shared_data: Path) -> list[Path]:
+    return [shared_data / "otb" / "Couple", shared_data / "otb" / "Crossing", shared_data / "vot" / "bag"]
+
+
+@pytest.fixture(scope="session")
+def trackingnet_dataset(tmp_path_factory) -> GeneratedDataset:
+    root = tmp_path_factory.mktemp("trackingnet")
+    truth = synthetic.write_trackingnet(
+        root, chunks=(0, 1), sequences_per_chunk=3, frames=12, size=(160, 120), seed=0,
+        zipped={synthetic.trackingnet_name(0, 1), synthetic.trackingnet_name(1, 2)},
+    )
+    return GeneratedDataset(root, truth)
+
+
+@pytest.fixture(scope="session")
+def trackingnet_root(trackingnet_dataset) -> Path:
+    return trackingnet_dataset.root
+
+
+@pytest.fixture(scope="session")
+def trackingnet_real_root(shared_data, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("trackingnet_real")
+    synthetic.write_trackingnet(
+        root, chunks=(0,), sequences_per_chunk=3, frames=20, seed=0,
+        zipped={synthetic.trackingnet_name(0, 2)}, real_frames_from=real_sequence_dirs(shared_data),
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def trackingnet_bad(tmp_path_factory) -> BadDataset:
+    root = tmp_path_factory.mktemp("trackingnet_bad")
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=10, size=(160, 120), seed=1)
+    return BadDataset(root, synthetic.write_trackingnet_bad(root, chunk=0, frames=10, size=(160, 120), seed=1))
+
+
+@pytest.fixture(scope="session")
+def vid_dataset(tmp_path_factory) -> GeneratedDataset:
+    root = tmp_path_factory.mktemp("vid")
+    truth = synthetic.write_vid(root, {"train": 2, "val": 1}, frames=12, size=(160, 120), seed=0, tracks_per_snippet=3)
+    return GeneratedDataset(root, truth)
+
+
+@pytest.fixture(scope="session")
+def vid_root(vid_dataset) -> Path:
+    return vid_dataset.root
+
+
+@pytest.fixture(scope="session")
+def vid_real_root(shared_data, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("vid_real")
+    synthetic.write_vid(root, {"train": 2}, frames=15, seed=0, tracks_per_snippet=2,
+                        real_frames_from=real_sequence_dirs(shared_data))
+    return root
+
+
+@pytest.fixture(scope="session")
+def vid_bad(tmp_path_factory) -> BadDataset:
+    root = tmp_path_factory.mktemp("vid_bad")
+    synthetic.write_vid(root, {"train": 1}, frames=10, size=(160, 120), seed=1, tracks_per_snippet=2)
+    return BadDataset(root, synthetic.write_vid_bad(root, frames=10, size=(160, 120), seed=1))
+
