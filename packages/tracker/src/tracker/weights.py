@@ -1,0 +1,204 @@
+"""Model weights on disk: safetensors plus a small JSON, never pickle.
+
+A siamtrack weights file is a safetensors file whose metadata holds ``format = "siamtrack"``,
+``model`` (registry name), ``config`` (constructor kwargs, JSON) and ``views`` (JSON); the same
+information is written beside it as ``<name>.json`` for humans. :func:`load_model` also reads
+foreign layouts it knows, named by their ``model`` metadata: the shipped SiamFC file
+(``model = "siamfc-alexnet"``, tensors ``conv1..conv5``, score affine in ``score``).
+
+:func:`load_backbone_weights` loads torchvision-named ImageNet weights (safetensors, or a torch
+state-dict file read with ``weights_only=True``) into a backbone, and the SiamFC file's
+``conv1..conv5`` into any AlexNet variant wherever the shapes match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from .models import create_model, resolve_name
+
+FORMAT = "siamtrack"
+
+
+def model_info(model: nn.Module) -> dict:
+    """The metadata that rebuilds ``model``: name, config and views (all JSON-able)."""
+    return {
+        "model": model.name,
+        "config": model.config(),
+        "views": {role: view.as_dict() for role, view in model.views.items()},
+        "format": FORMAT,
+    }
+
+
+def save_model(model: nn.Module, path) -> Path:
+    """Write ``model``'s weights to ``path`` (safetensors) and ``path.with_suffix('.json')``, atomically."""
+    path = Path(path)
+    info = model_info(model)
+    metadata = {
+        "model": info["model"],
+        "config": json.dumps(info["config"], sort_keys=True),
+        "views": json.dumps(info["views"], sort_keys=True),
+        "format": FORMAT,
+    }
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    text = json.dumps(info, indent=2, sort_keys=True) + "\n"
+    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
+    return path
+
+
+def read_metadata(path) -> dict:
+    """The safetensors metadata of ``path`` (``{}`` when it has none)."""
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Module:
+    """Rebuild the model saved at ``path`` (in eval mode) from its metadata.
+
+    ``model_name`` overrides the file's ``model`` entry (for files without metadata). A torch
+    state-dict file (``.pt``/``.pth``) is read with ``weights_only=True`` and needs its ``.json``
+    beside it or ``model_name``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        metadata = read_metadata(path)
+        state = _read_safetensors(path)
+    else:
+        sidecar = path.with_suffix(".json")
+        info = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        metadata = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in info.items()}
+        state = _torch_load_state_dict(path)
+    name = model_name or metadata.get("model")
+    if not name:
+        raise ValueError(f"{path} does not say which model it holds; pass model_name (one of the registry's names)")
+    file_model = metadata.get("model", "")
+    same_model = file_model in _FOREIGN or (file_model and resolve_name(file_model) == resolve_name(name))
+    config = json.loads(metadata.get("config", "{}")) if metadata.get("format") == FORMAT and same_model else {}
+    converter = _FOREIGN.get(file_model) if metadata.get("format") != FORMAT else None
+    try:
+        model = create_model(name, **config)
+    except TypeError as exc:
+        raise ValueError(f"{path}: config {config} does not fit model {name!r}: {exc}") from exc
+    if converter is not None:
+        state = converter(state, metadata, model)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{path} does not fit model {resolve_name(name)!r}: {exc}") from exc
+    return model.to(map_location).eval()
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_backbone_weights` did, by parameter name of the backbone."""
+
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"loaded {len(self.loaded)} tensors, missing {len(self.missing)}, "
+                f"shape mismatch {len(self.mismatched)}, ignored {len(self.unexpected)} from the file")
+
+
+def load_backbone_weights(backbone: nn.Module, path, strict: bool = False) -> LoadReport:
+    """Copy weights from ``path`` into ``backbone`` by name where the shapes match.
+
+    Accepts torchvision-named files (``features.0.weight``, ``layer1.0.conv1.weight``; prefixes
+    ``module.``/``backbone.`` are stripped) and the SiamFC file (``conv1..conv5`` mapped through
+    ``backbone.conv_paths``). ``strict=True`` raises unless every backbone tensor was loaded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone weights file not found: {path}")
+    state = _read_safetensors(path) if path.suffix == ".safetensors" else _torch_load_state_dict(path)
+    state = {re.sub(r"^(module\.|backbone\.)+", "", k): v for k, v in state.items()}
+    conv_paths = getattr(backbone, "conv_paths", {})
+    state = {_rename_conv(k, conv_paths): v for k, v in state.items()}
+    own = backbone.state_dict()
+    report = LoadReport()
+    # A layer loads whole or not at all (a conv's bias without its weight would be meaningless).
+    misfit_layers = {k.rpartition(".")[0] for k, v in state.items() if k in own and own[k].shape != v.shape}
+    update = {}
+    for key, value in state.items():
+        if key not in own:
+            report.unexpected.append(key)
+        elif key.rpartition(".")[0] in misfit_layers:
+            report.mismatched.append(key)
+        else:
+            update[key] = value
+            report.loaded.append(key)
+    report.missing = [k for k in own if k not in update and not k.endswith("num_batches_tracked")]
+    if strict and (report.missing or report.mismatched):
+        raise ValueError(f"{path} does not fit the backbone: missing {report.missing[:8]}, "
+                         f"shape mismatch {report.mismatched[:8]}")
+    with torch.no_grad():
+        for key, value in update.items():
+            own[key].copy_(value)
+    return report
+
+
+def _rename_conv(key: str, conv_paths: dict) -> str:
+    head, _, tail = key.partition(".")
+    return f"{conv_paths[head]}.{tail}" if head in conv_paths and tail else key
+
+
+def _convert_siamfc_file(state: dict, metadata: dict, model: nn.Module) -> dict:
+    """The shipped SiamFC file: ``conv1..conv5`` -> ``backbone.features.i``; score affine from metadata."""
+    out = {f"backbone.{_rename_conv(k, model.backbone.conv_paths)}": v for k, v in state.items()}
+    match = re.search(r"\*\s*([-+0-9.eE]+)\s*([-+])\s*([0-9.eE]+)", metadata.get("score", ""))
+    if match:
+        scale, sign, bias = float(match.group(1)), match.group(2), float(match.group(3))
+        out["adjust_scale"] = torch.tensor([scale])
+        out["adjust_bias"] = torch.tensor([bias if sign == "+" else -bias])
+    else:
+        out["adjust_scale"] = model.adjust_scale.detach().clone()
+        out["adjust_bias"] = model.adjust_bias.detach().clone()
+    return out
+
+
+_FOREIGN = {"siamfc-alexnet": _convert_siamfc_file}
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    with safe_open(str(path), framework="pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}
+
+
+def _torch_load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # the unpickler refuses anything but tensors and plain containers
+        raise ValueError(f"{path} is not a plain tensor state dict (loaded with weights_only=True): {exc}") from exc
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors")
+    return obj
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
