@@ -22,7 +22,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 demo: setup
-	$(BIN)/python -m siamtrack_demo
+	$(BIN)/python scripts/demo.py
 
 bench: setup
 	$(BIN)/python benchmarks/dataprep_throughput.py

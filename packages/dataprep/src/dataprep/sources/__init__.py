@@ -1,11 +1,11 @@
-"""Dataset readers: ``get_source("trackingnet" | "vid")`` returns a module with ``NAME``,
+"""Dataset readers: ``get_source("trackingnet" | "vid" | "coco")`` returns a module with ``NAME``,
 ``list_videos(root, chunks=None, splits=None)`` and ``load_video(video)`` (see ``base``)."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from dataprep.sources import trackingnet, vid
+from dataprep.sources import coco, trackingnet, vid
 from dataprep.sources.base import (
     REASONS,
     FrameError,
@@ -20,7 +20,7 @@ from dataprep.sources.base import (
     read_frame_bytes,
 )
 
-SOURCES: dict[str, ModuleType] = {trackingnet.NAME: trackingnet, vid.NAME: vid}
+SOURCES: dict[str, ModuleType] = {trackingnet.NAME: trackingnet, vid.NAME: vid, coco.NAME: coco}
 
 __all__ = [
     "REASONS", "SOURCES", "FrameError", "FrameRef", "Sequence", "Skip", "SourceError", "VideoRef",

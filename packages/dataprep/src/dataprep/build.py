@@ -1,0 +1,374 @@
+"""``dataprep build``: list the videos, plan shards, run shard tasks on Dask, write the manifest last.
+
+Flow (client side): resolve root/out -> list videos (cheap; fatal SourceError before any work)
+-> prepare OUT (refuse a different config unless ``overwrite``) -> plan shards (consecutive
+groups of the sorted videos) -> keep shards whose file checksum verifies against their sidecar
+(resume) -> run the rest (:func:`dataprep.task.build_shard`, one task per shard) with a progress
+bar -> merge the per-shard rows and skips -> ``manifest/*.parquet`` -> ``build.json`` last.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import platform
+import shutil
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from siamcore.crop import RESAMPLING
+from siamcore.schema import SCHEMA_VERSION
+from siamcore.shards import (
+    BUILD_FILE,
+    BUILD_FORMAT,
+    MANIFEST_DIR,
+    SHARD_SUFFIX,
+    SHARDS_DIR,
+    file_sha256,
+    shard_path,
+)
+
+from dataprep.cluster import open_executor
+from dataprep.config import (
+    BuildConfig,
+    canonical_json,
+    canonical_sha256,
+    missing_root_message,
+    resolve_distractors,
+    resolve_out,
+    resolve_root,
+)
+from dataprep.atomic import write_json_atomic
+from dataprep.manifest import write_samples, write_skipped
+from dataprep.search_extras import describe_distractor_bank
+from dataprep.sources import SourceError, get_source, parse_chunks
+from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, skip_row
+
+CONFIG_FILE = "build-config.json"
+"""Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
+
+VERSIONED_PACKAGES = (
+    "siamtrack-core", "siamtrack-dataprep", "numpy", "opencv-python-headless", "lmdb", "msgpack", "pyarrow",
+    "dask", "distributed",
+)
+
+
+class BuildError(Exception):
+    """A fatal problem found before or after the work; the message says what to do."""
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    build: dict
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def skipped_by_reason(self) -> dict[str, int]:
+        return dict(self.build["counts"]["skipped"])
+
+    @property
+    def num_skipped(self) -> int:
+        return sum(self.skipped_by_reason.values())
+
+
+def resolve_selection(cfg: BuildConfig, videos) -> BuildConfig:
+    """Make chunks/splits explicit (what was asked for, or what was found) so they enter the hash."""
+    if cfg.dataset == "trackingnet":
+        chunks = parse_chunks(cfg.chunks) if cfg.chunks is not None else sorted({v.chunk for v in videos})
+        return cfg.replace(chunks=",".join(str(c) for c in chunks))
+    if cfg.dataset == "vid":
+        order = ["train", "val"]
+        splits = cfg.splits if cfg.splits is not None else sorted({v.split for v in videos}, key=order.index)
+        return cfg.replace(splits=sorted(set(splits), key=order.index))
+    return cfg
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _is_ours(path: Path) -> bool:
+    return path.name in (SHARDS_DIR, MANIFEST_DIR, BUILD_FILE, CONFIG_FILE)
+
+
+def prepare_out(out: Path, cfg: BuildConfig, overwrite: bool) -> str:
+    """Create/check OUT; returns "new", "resume" or "overwrite". Refuses a different config."""
+    config_file = out / CONFIG_FILE
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    mode = "new"
+    if entries:
+        previous = None
+        if config_file.is_file():
+            try:
+                previous = _read_json(config_file)
+            except ValueError:
+                previous = None
+        if previous is not None and previous.get("config_sha256") == cfg.sha256():
+            mode = "resume"
+        elif not overwrite:
+            if previous is None:
+                raise BuildError(
+                    f"output folder {out} is not empty and holds no dataprep build: choose an empty or new "
+                    f"--out, or pass --overwrite to write the build there anyway"
+                )
+            diff = _config_diff(previous.get("config", {}), cfg.hashed())
+            raise BuildError(
+                f"output folder {out} holds a build made with a different config "
+                f"(differs in: {', '.join(diff) or 'unknown'}). Pass --overwrite to replace it, or choose "
+                f"another --out."
+            )
+        else:
+            mode = "overwrite"
+            for entry in entries:
+                if _is_ours(entry) and entry.is_dir():
+                    shutil.rmtree(entry)
+                elif _is_ours(entry):
+                    entry.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    if mode != "resume":
+        write_json_atomic(config_file, {"config": cfg.hashed(), "config_sha256": cfg.sha256()})
+    (out / SHARDS_DIR).mkdir(exist_ok=True)
+    return mode
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+    keys = sorted(set(a) | set(b))
+    out = []
+    for k in keys:
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _config_diff(va, vb, f"{prefix}{k}.")
+        elif canonical_json(va) != canonical_json(vb):
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def clean_leftovers(out: Path, tasks: list[ShardTask]) -> int:
+    """Remove temp files of killed writers, LMDB lock files and shards not in the plan."""
+    planned = {t.name for t in tasks}
+    removed = 0
+    for p in sorted((out / SHARDS_DIR).iterdir()):
+        stem = p.name[: -len(SHARD_SUFFIX)] if p.name.endswith(SHARD_SUFFIX) else p.name.rsplit(".", 1)[0]
+        stale = p.name.startswith(".") or p.name.endswith("-lock") or stem not in planned
+        if stale and p.is_file():
+            p.unlink()
+            removed += 1
+    return removed
+
+
+def reusable_sidecar(task: ShardTask) -> dict | None:
+    """The sidecar of a shard that is complete and verifies (same plan, same file checksum)."""
+    sidecar = read_sidecar(task.out_dir, task.name)
+    path = shard_path(task.out_dir, task.name)
+    if not sidecar or sidecar.get("plan_sha256") != task.plan_sha256 or not path.is_file():
+        return None
+    return sidecar if file_sha256(path) == sidecar.get("sha256") else None
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]shards"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[pairs]:,} pairs"),
+        TextColumn("{task.fields[rate]:.1f} pairs/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def _checking_progress(console: Console, enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, disable=not enabled, transient=True)
+
+
+def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None = None,
+              show_progress: bool = True) -> BuildResult:
+    """Build (or resume) the shards for ``cfg``; returns the written ``build.json`` content.
+
+    Raises BuildError for fatal problems (missing root/chunk, refused OUT, failed shard tasks).
+    """
+    console = console or Console(stderr=True)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+
+    root = resolve_root(cfg)
+    if not root.path.is_dir():
+        raise BuildError(missing_root_message(cfg, root))
+    source = get_source(cfg.dataset)
+    try:
+        videos, list_skips = source.list_videos(str(root.path), chunks=cfg.chunks, splits=cfg.splits)
+    except SourceError as exc:
+        raise BuildError(str(exc)) from None
+    cfg = resolve_selection(cfg, videos)
+    cfg = resolve_distractors(cfg, root.path)
+    try:
+        bank_info = describe_distractor_bank(cfg)  # loads the bank here: a bad bank fails before any work
+    except SourceError as exc:
+        raise BuildError(str(exc)) from None
+    out = resolve_out(cfg).path
+    mode = prepare_out(out, cfg, overwrite)
+    tasks = plan_shards(videos, cfg, out)
+    clean_leftovers(out, tasks)
+
+    reused: dict[str, dict] = {}
+    if mode == "resume":
+        with _checking_progress(console, show_progress) as progress:
+            for t in progress.track(tasks, description="checking finished shards"):
+                if (sidecar := reusable_sidecar(t)) is not None:
+                    reused[t.name] = sidecar
+    todo = [t for t in tasks if t.name not in reused]
+    if todo and (out / BUILD_FILE).exists():
+        (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
+    console.print(
+        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} videos -> {len(tasks)} shards "
+        f"({len(reused)} already built) \n  root {root.path}\n  out  {out}"
+    )
+    if bank_info:
+        console.print(f"  distractors p={cfg.distractors.p_distractor:g} from {bank_info['instances']:,} instances "
+                      f"of {cfg.distractors.root} ({bank_info['split']})")
+
+    results: dict[str, dict] = dict(reused)
+    failed: list[tuple[str, str]] = []
+    work_wall_s = 0.0
+    description, n_workers, dashboard = "none (nothing to build)", 0, None
+    if todo:
+        with open_executor(cfg.dask) as executor:
+            description, n_workers, dashboard = executor.description, executor.workers, executor.dashboard
+            console.print(f"  on   {description}")
+            if dashboard:
+                console.print(f"  dashboard {dashboard}")
+            t_work = time.perf_counter()
+            pairs = 0
+            with _progress(console, show_progress) as progress:
+                bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
+                for outcome in executor.run(build_shard, todo):
+                    if outcome.error is not None:
+                        failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
+                        console.print(f"[red]shard {outcome.task.name} failed:[/] {outcome.error}")
+                    else:
+                        results[outcome.task.name] = outcome.result
+                        pairs += outcome.result["records"]
+                    elapsed = time.perf_counter() - t_work
+                    progress.update(bar, advance=1, pairs=pairs, rate=pairs / max(elapsed, 1e-9))
+            work_wall_s = time.perf_counter() - t_work
+    clean_leftovers(out, tasks)
+    if failed:
+        raise BuildError(
+            f"{len(failed)} of {len(tasks)} shard task(s) failed ({', '.join(n for n, _ in failed[:5])}"
+            f"{', ...' if len(failed) > 5 else ''}): first error: {failed[0][1]}. The {len(results)} finished "
+            f"shard(s) are kept; fix the cause and re-run the same command to build the rest."
+        )
+
+    ordered = [results[t.name] for t in tasks]
+    rows = [r for res in ordered for r in res["rows"]]
+    skips = [skip_row(cfg.dataset, k) for k in list_skips] + [k for res in ordered for k in res["skips"]]
+    manifest_dir = out / MANIFEST_DIR
+    write_samples(manifest_dir / "samples.parquet", rows)
+    write_skipped(manifest_dir / "skipped.parquet", skips)
+
+    build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir)
+    if bank_info:
+        build["distractor_bank"] = bank_info
+    build["run"] = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "argv": list(sys.argv),
+        "root": str(root.path),
+        "out": str(out),
+        "mode": mode,
+        "scheduler": description,
+        "workers": n_workers,
+        "dashboard": dashboard,
+        "shards_built": len(todo),
+        "shards_reused": len(reused),
+        "pairs_built": sum(results[t.name]["records"] for t in todo),
+        "wall_s": round(time.perf_counter() - t0, 3),
+        "work_wall_s": round(work_wall_s, 3),
+        "task_cpu_s": round(sum(results[t.name]["timing"]["cpu_s"] for t in todo), 3),
+        "dask": {"workers": cfg.dask.workers, "scheduler": cfg.dask.scheduler, "retries": cfg.dask.retries},
+    }
+    write_json_atomic(out / BUILD_FILE, build)
+    return BuildResult(out, build)
+
+
+def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips, manifest_dir: Path) -> dict:
+    """Everything of ``build.json`` except the ``run`` section: identical for identical builds."""
+    fingerprint = canonical_sha256(
+        {
+            "videos": [v.uid for t in tasks for v in t.videos],
+            "listing_skips": [[k.where, k.reason, k.detail] for k in list_skips],
+            "shards": [res["input_sha256"] for res in ordered],
+        }
+    )
+    reasons = Counter(k["reason"] for k in skips)
+    return {
+        "format": BUILD_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "dataset": cfg.dataset,
+        "config": cfg.hashed(),
+        "config_sha256": cfg.sha256(),
+        "seed": cfg.seed,
+        "views": {name: cfg.views[name].as_dict() for name in sorted(cfg.views)},
+        "primary_views": {"exemplar": cfg.primary_view("exemplar"), "search": cfg.primary_view("search")},
+        "resampling": RESAMPLING,
+        "jpeg_quality": cfg.output.jpeg_quality,
+        "versions": package_versions(),
+        "shards": [
+            {"name": res["name"], "sha256": res["sha256"], "records": res["records"], "bytes": res["bytes"],
+             "input_sha256": res["input_sha256"]}
+            for res in ordered
+        ],
+        "input_fingerprint": fingerprint,
+        "counts": {
+            "videos": sum(res["counts"]["videos"] for res in ordered),
+            "sequences": sum(res["counts"]["sequences"] for res in ordered),
+            "pairs": len(rows),
+            "negatives": sum(1 for r in rows if r["negative"]),
+            "shards": len(ordered),
+            "frames_decoded": sum(res["counts"]["frames_decoded"] for res in ordered),
+            "bytes": sum(res["bytes"] for res in ordered),
+            "skipped": {k: reasons[k] for k in sorted(reasons)},
+        },
+        "manifest": {
+            "samples": {"path": f"{MANIFEST_DIR}/samples.parquet", "rows": len(rows),
+                        "sha256": file_sha256(manifest_dir / "samples.parquet")},
+            "skipped": {"path": f"{MANIFEST_DIR}/skipped.parquet", "rows": len(skips),
+                        "sha256": file_sha256(manifest_dir / "skipped.parquet")},
+        },
+    }
+

@@ -1,0 +1,234 @@
+"""``dataprep``: turn TrackingNet / ILSVRC VID / COCO into LMDB shards of exemplar/search pairs.
+
+Commands: ``build`` (-> :mod:`dataprep.build`), ``verify`` (-> :mod:`dataprep.verify`),
+``info`` (-> :mod:`dataprep.report`), ``show`` (-> :mod:`dataprep.show`), ``stats`` (-> :mod:`dataprep.stats`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from dataprep.config import ConfigError, load_config, with_overrides
+
+EXIT_ERROR = 1
+EXIT_STRICT_SKIPS = 3
+
+app = typer.Typer(
+    help=(
+        "Build deterministic, resumable LMDB shards of exemplar/search training pairs from TrackingNet, "
+        "ILSVRC2015 VID or COCO (synthetic pairs with same-class distractors), locally or on a Dask cluster.\n\n"
+        "Example: dataprep build --dataset trackingnet --chunks 0-5 (root from $SIAMTRACK_TRACKINGNET_ROOT), "
+        "then dataprep verify shards/trackingnet and dataprep info shards/trackingnet."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Dataset(str, Enum):
+    trackingnet = "trackingnet"
+    vid = "vid"
+    coco = "coco"
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+@app.command()
+def build(
+    dataset: Optional[Dataset] = typer.Option(
+        None, "--dataset", "-d", help="Dataset to read (required unless the --config file names it).",
+        show_default=False,
+    ),
+    root: Optional[Path] = typer.Option(
+        None, help="Dataset root. Default: config 'root', else $SIAMTRACK_TRACKINGNET_ROOT / $SIAMTRACK_VID_ROOT / "
+        "$SIAMTRACK_COCO_ROOT, else ./data/trackingnet / ./data/ILSVRC2015 / ./data/coco.", show_default=False,
+    ),
+    out: Optional[Path] = typer.Option(
+        None, help="Output folder. Default: config 'out', else $SIAMTRACK_DATA_OUT/<dataset>, else "
+        "./shards/<dataset>. Re-running into it resumes (finished shards whose checksum verifies are kept).",
+        show_default=False,
+    ),
+    chunks: Optional[str] = typer.Option(
+        None, help="TrackingNet chunks, e.g. '0-5' or '0,2,4-5' (TRAIN_k folders). Default: all present.",
+        show_default=False,
+    ),
+    workers: Optional[int] = typer.Option(
+        None, help="Worker processes of the local Dask cluster (1 thread each). Default: config, else 2.",
+        show_default=False,
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="'local' (a LocalCluster on 127.0.0.1, the default), 'synchronous' (in this process, for "
+        "debugging) or tcp://HOST:PORT of a cluster started with `dask scheduler` / `dask worker` "
+        "(data and --out on a shared filesystem).", show_default=False,
+    ),
+    pairs_per_sequence: Optional[int] = typer.Option(
+        None, "--pairs-per-sequence", "-k", help="Pairs sampled per sequence. Default: config, else 8.",
+        show_default=False,
+    ),
+    seed: Optional[int] = typer.Option(None, help="Seed of all sampling and jitter. Default: config, else 0.",
+                                       show_default=False),
+    split: Optional[str] = typer.Option(
+        None, help="COCO split: reads ROOT/annotations/instances_<split>.json and images from ROOT/<split>/. "
+        "Default: config, else train2017.", show_default=False,
+    ),
+    distractors: Optional[str] = typer.Option(
+        None, "--distractors", help="Paste same-class distractors cut from a COCO-format folder into search crops: "
+        "coco:ROOT (its split: config 'distractors.split', else train2017), or none. COCO builds use their own "
+        "images by default; other datasets paste none unless given.", show_default=False,
+    ),
+    p_distractor: Optional[float] = typer.Option(
+        None, "--p-distractor", help="Probability that a pair gets a distractor. Default: config, else 1.0 for COCO, "
+        "0.5 for video datasets.", show_default=False,
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="TOML config (see pipelines/dataprep/*.toml); flags override it. Unknown "
+        "keys are an error.", show_default=False,
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a build made with a different config in --out."),
+    strict: bool = typer.Option(False, "--strict", help=f"Exit with code {EXIT_STRICT_SKIPS} when any input was skipped."),
+    progress: bool = typer.Option(True, help="Show the progress bar."),
+) -> None:
+    """Build (or resume) the pair shards of one dataset.
+
+    Writes OUT/shards/*.lmdb, OUT/manifest/{samples,skipped}.parquet and, last, OUT/build.json.
+    Bad inputs are skipped and listed with their reason (exit 0; --strict makes them an error).
+    """
+    from dataprep.build import BuildError, run_build
+    from dataprep.report import build_summary_table
+
+    console = _console()
+    try:
+        cfg = load_config(config, dataset.value if dataset else None)
+        cfg = with_overrides(
+            cfg, root=root, out=out, chunks=chunks, workers=workers, scheduler=scheduler,
+            pairs_per_sequence=pairs_per_sequence, seed=seed, split=split, distractors=distractors,
+            p_distractor=p_distractor,
+        )
+        result = run_build(cfg, overwrite=overwrite, console=console, show_progress=progress)
+    except (ConfigError, BuildError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    console.print(build_summary_table(result.build))
+    console.print(f"wrote {result.out_dir} (check it with: dataprep verify {result.out_dir})")
+    if result.num_skipped:
+        console.print(f"{result.num_skipped} input(s) skipped: see {result.out_dir}/manifest/skipped.parquet")
+        if strict:
+            console.print(f"[bold red]--strict:[/] {result.num_skipped} input(s) were skipped")
+            raise typer.Exit(EXIT_STRICT_SKIPS)
+
+
+@app.command()
+def verify(
+    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    progress: bool = typer.Option(True, help="Show the progress bar."),
+) -> None:
+    """Re-read every record of every shard: checksums vs build.json, schema, keys vs manifest, every crop
+    decoded. Exit 1 when anything is wrong."""
+    from dataprep.verify import verify_build
+
+    console = _console()
+    report = verify_build(out, console=console, show_progress=progress)
+    console.print(f"checked {report.shards} shard(s), {report.records:,} record(s), {report.crops:,} crop(s)")
+    if report.problems:
+        for p in report.problems[:30]:
+            console.print(f"[red]problem:[/] {p}")
+        if len(report.problems) > 30:
+            console.print(f"... and {len(report.problems) - 30} more")
+        console.print(f"[bold red]{len(report.problems)} problem(s)[/]: rebuild with `dataprep build` into the same "
+                      "folder (damaged shards are rebuilt) or from scratch with --overwrite")
+        raise typer.Exit(EXIT_ERROR)
+    console.print("[bold green]OK[/]")
+
+
+@app.command()
+def info(out: Path = typer.Argument(..., help="A build folder (holds build.json).")) -> None:
+    """Print a summary of a finished build: config, views, pairs by class/chunk, skipped inputs."""
+    from siamcore.schema import SchemaError
+    from siamcore.shards import open_build
+
+    from dataprep.report import info_tables
+
+    console = Console()
+    try:
+        build_info = open_build(out)
+    except (FileNotFoundError, SchemaError) as exc:
+        _console().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    for table in info_tables(build_info):
+        console.print(table)
+
+
+@app.command()
+def show(
+    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    png: Path = typer.Option(Path("pairs.png"), "--out", "-o", help="The grid PNG to write."),
+    n: int = typer.Option(16, "--n", help="Number of pairs to show."),
+    dataset: Optional[str] = typer.Option(None, help="Only pairs of this dataset.", show_default=False),
+    where: Optional[list[str]] = typer.Option(
+        None, "--where", help="Filter, repeatable (all must hold): negative, positive, has_distractor, "
+        "no_distractor, a record flag (photometric, distractor_no_room, ...), or column=value for dataset, "
+        "class_name, sequence, track, shard, key; prefix ! to negate.", show_default=False,
+    ),
+    seed: int = typer.Option(0, help="Seed of the choice of pairs (same seed, same pairs)."),
+    cols: Optional[int] = typer.Option(None, help="Cells per row. Default: up to 4.", show_default=False),
+    html_dir: Optional[Path] = typer.Option(
+        None, "--html", help="Also write a static gallery: DIR/index.html and one PNG per pair.", show_default=False,
+    ),
+) -> None:
+    """Draw pairs as a grid PNG: each cell exemplar | search, target box blue, guide green, distractors
+    red, with a caption (dataset, sequence, frames, flags)."""
+    from siamcore.schema import SchemaError
+
+    from dataprep.show import ShowError, show as show_pairs
+
+    console = _console()
+    try:
+        result = show_pairs(out, png, n=n, where=where or [], dataset=dataset, seed=seed, html_dir=html_dir, cols=cols)
+    except (FileNotFoundError, SchemaError, ShowError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    console.print(f"wrote {result.png.absolute()} ({len(result.records)} pairs)")
+    if result.html is not None:
+        console.print(f"wrote {result.html.absolute()}")
+
+
+@app.command()
+def stats(
+    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write histograms as a PNG (matplotlib).",
+                                        show_default=False),
+    top: int = typer.Option(20, help="Classes listed."),
+) -> None:
+    """Counts per dataset and class, negative and distractor rates, record flags, target size and
+    aspect histograms, bytes per record (from the manifest)."""
+    from siamcore.schema import SchemaError
+
+    from dataprep.stats import build_stats, plot_stats, stats_tables
+
+    try:
+        numbers, title = build_stats(out)
+    except (FileNotFoundError, SchemaError) as exc:
+        _console().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    console = Console()
+    for table in stats_tables(numbers, title, top):
+        console.print(table)
+    if plot is not None:
+        plot_stats(numbers, plot, title, top)
+        _console().print(f"wrote {plot.absolute()}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,510 @@
+"""The build configuration: one dataclass tree, loaded from TOML, validated, overridden by the CLI.
+
+Precedence, highest first: command-line flags, the ``--config`` TOML file, environment variables
+(for paths only), built-in defaults (equal to ``pipelines/dataprep/<dataset>.toml``).
+
+Paths:
+
+- dataset root: ``--root``, else ``root`` in the config, else ``$SIAMTRACK_TRACKINGNET_ROOT`` /
+  ``$SIAMTRACK_VID_ROOT``, else ``./data/trackingnet`` / ``./data/ILSVRC2015``.
+- output folder: ``--out``, else ``out`` in the config, else ``$SIAMTRACK_DATA_OUT/<dataset>``,
+  else ``./shards/<dataset>``.
+
+Relative paths are relative to the current directory. Only the settings that change the output
+bytes (:meth:`BuildConfig.hashed`) go into the config hash; paths and Dask settings do not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from siamcore.crop import View
+
+DATASETS = ("trackingnet", "vid", "coco")
+ROLES = ("exemplar", "search")
+
+ROOT_ENV = {"trackingnet": "SIAMTRACK_TRACKINGNET_ROOT", "vid": "SIAMTRACK_VID_ROOT", "coco": "SIAMTRACK_COCO_ROOT"}
+ROOT_DEFAULT = {"trackingnet": "data/trackingnet", "vid": "data/ILSVRC2015", "coco": "data/coco"}
+OUT_ENV = "SIAMTRACK_DATA_OUT"
+OUT_DEFAULT = "shards"
+
+#: Per-dataset defaults applied when the config does not set the key.
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "trackingnet": {},
+    "vid": {"splits": ["train"]},
+    # COCO: one pair per instance, a same-class distractor from COCO itself in every pair, and
+    # photometric differences between the two crops of a still.
+    "coco": {
+        "splits": ["train2017"],
+        "pairs": {"per_sequence": 1},
+        "distractors": {"source": "coco", "p_distractor": 1.0},
+        "photometric": {"enabled": True},
+    },
+}
+
+#: Output sizes at which the shift amplitudes are given; a view of size S shifts by ``shift * S / ref``.
+REFERENCE_SIZE = {"exemplar": 127, "search": 255}
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key or file and says what to do."""
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    """A named crop view: ``role`` exemplar|search, output ``size`` px, context amount, extent."""
+
+    role: str
+    size: int
+    context: float
+    extent: float = 1.0
+
+    def view(self) -> View:
+        return View(self.size, self.context, self.extent)
+
+    def as_dict(self) -> dict:
+        return {"role": self.role, "size": self.size, "context": self.context, "extent": self.extent}
+
+
+def default_views() -> dict[str, ViewConfig]:
+    """SiamRPN's views: exemplar 127 @ 0.5, search 255 @ 1.5."""
+    return {
+        "exemplar": ViewConfig("exemplar", 127, 0.5),
+        "search": ViewConfig("search", 255, 1.5),
+    }
+
+
+@dataclass(frozen=True)
+class PairsConfig:
+    per_sequence: int = 8
+    """Pairs sampled per sequence (``--pairs-per-sequence``)."""
+    max_gap: int = 100
+    """Largest |search frame - exemplar frame|."""
+    p_negative: float = 0.2
+    """Probability that a pair's exemplar comes from another sequence (flagged ``negative``)."""
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    search_shift_px: float = 64.0
+    """Uniform target-centre shift, up to this many px at 255-px output scale, in x and y."""
+    search_scale: float = 0.18
+    """Uniform scale jitter of the search window side: factor in [1 - s, 1 + s]."""
+    exemplar_shift_px: float = 4.0
+    """As ``search_shift_px`` for exemplar crops, at 127-px output scale."""
+    exemplar_scale: float = 0.05
+    guide_sigma: float = 0.25
+    """Gaussian noise of the search guide box: sigma x box size on the centre, log-normal on the size."""
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    jpeg_quality: int = 90
+    videos_per_shard: int = 64
+    """Work unit size: one Dask task writes one shard from this many consecutive (sorted) videos."""
+
+
+@dataclass(frozen=True)
+class DaskConfig:
+    workers: int = 2
+    """Worker processes of the local cluster (one thread each)."""
+    scheduler: str = "local"
+    """``local`` (a LocalCluster), ``synchronous`` (in-process) or ``tcp://HOST:PORT`` (existing cluster)."""
+    retries: int = 2
+    """Extra attempts for a shard task whose worker failed."""
+    malloc_trim_threshold_bytes: int = 128 << 20
+    """``MALLOC_TRIM_THRESHOLD_`` for local workers: Dask's default (64 KiB) returns freed frame
+    buffers to the OS after every decode, so the next decode page-faults them back in."""
+    malloc_top_pad_bytes: int = 64 << 20
+    """``MALLOC_TOP_PAD_`` for local workers."""
+
+
+@dataclass(frozen=True)
+class CocoConfig:
+    min_area_px: float = 1024.0
+    """COCO instances with a smaller area (the annotation's ``area``) are skipped as targets: COCO's own
+    "small object" bound, 32 x 32 px; such targets are mush at 127 px."""
+
+
+@dataclass(frozen=True)
+class DistractorConfig:
+    """Same-class distractors pasted into search crops (:mod:`dataprep.distractors`).
+
+    ``source``: ``"coco"`` pastes instances from a COCO-format folder (``--distractors coco:ROOT``),
+    ``""`` / ``"none"`` pastes nothing. ``root`` (a path, not hashed) defaults to the build's own root
+    for COCO builds, else ``$SIAMTRACK_COCO_ROOT``, else ``./data/coco``; ``split`` to the build's
+    split for COCO builds, else ``train2017``.
+    """
+
+    source: str = ""
+    root: str | None = None
+    split: str | None = None
+    p_distractor: float = 0.5
+    """Probability that a record gets a distractor (COCO builds: 1.0)."""
+    scale_min: float = 0.8
+    """The distractor's geometric-mean size is the target's times U(scale_min, scale_max), aspect kept."""
+    scale_max: float = 1.25
+    max_iou: float = 0.3
+    """Largest IoU of the distractor box with the target box in the search crop."""
+    tries: int = 10
+    """Uniform positions tried; when none keeps the IoU bound, nothing is pasted (flagged)."""
+    feather_px: float = 1.0
+    """Gaussian fade of the mask edge, inward, in search-crop px (0: hard edge)."""
+    min_area_px: float = 1024.0
+    """Bank instances with a smaller area are not used as sources."""
+
+
+@dataclass(frozen=True)
+class PhotometricConfig:
+    """Brightness/contrast/blur change of the search crop of still-image pairs (:mod:`dataprep.photometric`)."""
+
+    enabled: bool = False
+    """Applied to pairs whose two crops come from the same frame of a still-image dataset (COCO: on)."""
+    brightness: float = 0.1
+    """Brightness shift uniform in +-this x 255."""
+    contrast: float = 0.2
+    """Contrast factor uniform in [1 - c, 1 + c]."""
+    p_blur: float = 0.3
+    """Probability of a Gaussian blur."""
+    blur_sigma_max_px: float = 1.5
+    """Blur sigma uniform in [0.3, this] px at a 255-px crop."""
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    dataset: str
+    root: str | None = None
+    out: str | None = None
+    chunks: str | None = None
+    """TrackingNet chunks, e.g. ``"0-5"`` or ``"0,2,4-5"``; all present ``TRAIN_k`` when unset."""
+    splits: list[str] | None = None
+    """VID splits (``train``, ``val``); ``["train"]`` by default (see :data:`DATASET_DEFAULTS`)."""
+    seed: int = 0
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    views: dict[str, ViewConfig] = field(default_factory=default_views)
+    dask: DaskConfig = field(default_factory=DaskConfig)
+    coco: CocoConfig = field(default_factory=CocoConfig)
+    distractors: DistractorConfig = field(default_factory=DistractorConfig)
+    photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
+
+    def replace(self, **changes) -> BuildConfig:
+        return dataclasses.replace(self, **changes)
+
+    def hashed(self) -> dict[str, Any]:
+        """The settings that decide the output bytes (no paths, no Dask settings), JSON-ready."""
+        d = dataclasses.asdict(self)
+        for k in ("root", "out", "dask"):
+            d.pop(k)
+        d["distractors"].pop("root")
+        return d
+
+    def sha256(self) -> str:
+        return canonical_sha256(self.hashed())
+
+    def views_by_role(self, role: str) -> dict[str, ViewConfig]:
+        """Views of one role, sorted by name (record and manifest order never depends on TOML order)."""
+        return {name: self.views[name] for name in sorted(self.views) if self.views[name].role == role}
+
+    def primary_view(self, role: str) -> str:
+        """The view whose boxes go into the manifest: the one named like the role, else the first by name."""
+        names = list(self.views_by_role(role))
+        return role if role in names else names[0]
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def canonical_sha256(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(tp, value, key: str, src: str):
+    """Check/convert one TOML value against a field type; ConfigError naming the key otherwise."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(inner, value, key, src)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: '{key}' must be a table, got {value!r}")
+        return _from_table(tp, value, key + ".", src)
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: '{key}' must be a table, got {value!r}")
+        return {str(k): _coerce(vt, v, f"{key}.{k}", src) for k, v in value.items()}
+    if origin is list:
+        (it,) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [s.strip() for s in value.split(",") if s.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{src}: '{key}' must be a list, got {value!r}")
+        return [_coerce(it, v, f"{key}[{i}]", src) for i, v in enumerate(value)]
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, int) and not isinstance(value, bool) and key.endswith("chunks"):
+        return str(value)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{src}: '{key}' must be {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _from_table(cls, table: dict, prefix: str, src: str):
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for k in table:
+        if k not in names:
+            raise ConfigError(
+                f"{src}: unknown key '{prefix}{k}' (known keys here: {', '.join(names)}); check the spelling"
+            )
+    return cls(**{k: _coerce(hints[k], v, prefix + k, src) for k, v in table.items()})
+
+
+def _with_defaults(defaults: dict, data: dict) -> dict:
+    """``data`` over ``defaults``, table by table (a file's ``[pairs]`` keeps the other default keys)."""
+    out = dict(defaults)
+    for k, v in data.items():
+        out[k] = _with_defaults(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def config_from_dict(data: dict, src: str = "config") -> BuildConfig:
+    """A validated BuildConfig from a parsed TOML table."""
+    if "dataset" not in data:
+        raise ConfigError(f"{src}: missing 'dataset' (one of {', '.join(DATASETS)})")
+    data = _with_defaults(DATASET_DEFAULTS.get(data["dataset"], {}), data)
+    return validate(_from_table(BuildConfig, data, "", src), src)
+
+
+def load_config(path: str | os.PathLike | None, dataset: str | None = None) -> BuildConfig:
+    """The config from a TOML file (or the defaults for ``dataset``), validated.
+
+    When both are given, ``dataset`` must match the file's ``dataset``.
+    """
+    if path is None:
+        if dataset is None:
+            raise ConfigError(f"no dataset given: pass --dataset ({' or '.join(DATASETS)}) or --config FILE")
+        return config_from_dict({"dataset": dataset}, "defaults")
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if dataset is not None:
+        if data.get("dataset", dataset) != dataset:
+            raise ConfigError(f"{path} is a config for dataset {data['dataset']!r}, but --dataset is {dataset!r}")
+        data = {**data, "dataset": dataset}
+    return config_from_dict(data, str(path))
+
+
+def parse_distractors_flag(spec: str) -> dict[str, Any]:
+    """``--distractors coco:ROOT`` / ``coco`` / ``none`` -> DistractorConfig changes."""
+    kind, _, root = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind in ("none", "off", ""):
+        return {"source": "none"}
+    if kind != "coco":
+        raise ConfigError(f"--distractors {spec!r}: use coco:ROOT (a COCO-format folder), coco, or none")
+    return {"source": "coco", "root": root.strip() or None}
+
+
+def with_overrides(cfg: BuildConfig, **flags) -> BuildConfig:
+    """Apply CLI flags (None = not given): root, out, chunks, seed, pairs_per_sequence, workers, scheduler,
+    split (COCO), distractors (``coco:ROOT`` / ``none``), p_distractor."""
+    changes: dict[str, Any] = {}
+    for k in ("root", "out", "chunks", "seed"):
+        if flags.get(k) is not None:
+            changes[k] = str(flags[k]) if k in ("root", "out", "chunks") else flags[k]
+    if flags.get("pairs_per_sequence") is not None:
+        changes["pairs"] = dataclasses.replace(cfg.pairs, per_sequence=flags["pairs_per_sequence"])
+    if flags.get("split") is not None:
+        changes["splits"] = [str(flags["split"])]
+    distractors = {}
+    if flags.get("distractors") is not None:
+        distractors.update(parse_distractors_flag(str(flags["distractors"])))
+    if flags.get("p_distractor") is not None:
+        distractors["p_distractor"] = float(flags["p_distractor"])
+    if distractors:
+        changes["distractors"] = dataclasses.replace(cfg.distractors, **distractors)
+    dask = {k: flags[k] for k in ("workers", "scheduler") if flags.get(k) is not None}
+    if dask:
+        changes["dask"] = dataclasses.replace(cfg.dask, **dask)
+    return validate(dataclasses.replace(cfg, **changes), "command line")
+
+
+def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
+    """Range and consistency checks; returns ``cfg`` unchanged or raises ConfigError."""
+
+    def fail(msg: str):
+        raise ConfigError(f"{src}: {msg}")
+
+    if cfg.dataset not in DATASETS:
+        fail(f"'dataset' must be one of {', '.join(DATASETS)}, got {cfg.dataset!r}")
+    if cfg.chunks is not None:
+        if cfg.dataset == "coco":
+            fail("COCO has no chunks: drop --chunks / 'chunks' (it selects TrackingNet chunks); choose the COCO "
+                 "split with --split, e.g. --split train2017")
+        if cfg.dataset != "trackingnet":
+            fail("'chunks' (--chunks) applies to TrackingNet only; VID selects 'splits'")
+        from dataprep.sources import parse_chunks
+
+        try:
+            parse_chunks(cfg.chunks)
+        except ValueError as exc:
+            fail(str(exc))
+    if cfg.splits is not None and cfg.dataset == "coco":
+        if not cfg.splits or not all(s and "/" not in s and "\\" not in s for s in cfg.splits):
+            fail(f"'splits' (--split) must name COCO splits like train2017, got {cfg.splits!r}")
+    elif cfg.splits is not None:
+        if cfg.dataset != "vid":
+            fail("'splits' applies to VID only; TrackingNet selects 'chunks'")
+        bad = [s for s in cfg.splits if s not in ("train", "val")]
+        if bad or not cfg.splits:
+            fail(f"'splits' must list train and/or val, got {cfg.splits!r}")
+    if cfg.seed < 0:
+        fail("'seed' must be >= 0")
+    p = cfg.pairs
+    if p.per_sequence < 1:
+        fail("'pairs.per_sequence' must be >= 1")
+    if p.max_gap < 0:
+        fail("'pairs.max_gap' must be >= 0")
+    if not 0.0 <= p.p_negative <= 1.0:
+        fail("'pairs.p_negative' must be in [0, 1]")
+    a = cfg.augment
+    for k in ("search_shift_px", "exemplar_shift_px", "guide_sigma"):
+        if getattr(a, k) < 0:
+            fail(f"'augment.{k}' must be >= 0")
+    for k in ("search_scale", "exemplar_scale"):
+        if not 0.0 <= getattr(a, k) < 1.0:
+            fail(f"'augment.{k}' must be in [0, 1)")
+    if not 1 <= cfg.output.jpeg_quality <= 100:
+        fail("'output.jpeg_quality' must be in 1..100")
+    if cfg.output.videos_per_shard < 1:
+        fail("'output.videos_per_shard' must be >= 1")
+    for name, v in cfg.views.items():
+        if v.role not in ROLES:
+            fail(f"'views.{name}.role' must be one of {', '.join(ROLES)}, got {v.role!r}")
+        if v.size < 8:
+            fail(f"'views.{name}.size' must be >= 8 px")
+        if v.context < 0 or v.extent <= 0:
+            fail(f"'views.{name}': context must be >= 0 and extent > 0")
+    for role in ROLES:
+        if not cfg.views_by_role(role):
+            fail(f"'views' needs at least one view with role {role!r}")
+    _validate_stills_and_distractors(cfg, fail)
+    d = cfg.dask
+    if d.workers < 1:
+        fail("'dask.workers' (--workers) must be >= 1")
+    if d.retries < 0:
+        fail("'dask.retries' must be >= 0")
+    if d.scheduler not in ("local", "synchronous") and "://" not in d.scheduler:
+        fail(f"'dask.scheduler' must be local, synchronous or an address like tcp://HOST:8786, got {d.scheduler!r}")
+    return cfg
+
+
+def _validate_stills_and_distractors(cfg: BuildConfig, fail) -> None:
+    if cfg.coco.min_area_px < 0:
+        fail("'coco.min_area_px' must be >= 0")
+    t = cfg.distractors
+    if t.source not in ("", "none", "coco"):
+        fail(f"'distractors.source' must be \"coco\" or \"none\" (or empty), got {t.source!r}")
+    if not 0.0 <= t.p_distractor <= 1.0:
+        fail("'distractors.p_distractor' must be in [0, 1]")
+    if not 0.0 < t.scale_min <= t.scale_max:
+        fail("'distractors.scale_min' / 'scale_max' must satisfy 0 < scale_min <= scale_max")
+    if not 0.0 <= t.max_iou <= 1.0:
+        fail("'distractors.max_iou' must be in [0, 1]")
+    if t.tries < 1:
+        fail("'distractors.tries' must be >= 1")
+    if t.feather_px < 0 or t.min_area_px < 0:
+        fail("'distractors.feather_px' and 'distractors.min_area_px' must be >= 0")
+    if t.split is not None and (not t.split or "/" in t.split):
+        fail(f"'distractors.split' must name a COCO split like train2017, got {t.split!r}")
+    ph = cfg.photometric
+    if not (0.0 <= ph.brightness <= 1.0 and 0.0 <= ph.contrast < 1.0 and 0.0 <= ph.p_blur <= 1.0
+            and ph.blur_sigma_max_px >= 0):
+        fail("'photometric': brightness in [0, 1], contrast in [0, 1), p_blur in [0, 1], blur_sigma_max_px >= 0")
+
+
+def distractors_enabled(cfg: BuildConfig) -> bool:
+    return cfg.distractors.source == "coco" and cfg.distractors.p_distractor > 0
+
+
+def resolve_distractors(cfg: BuildConfig, build_root: Path, environ=os.environ) -> BuildConfig:
+    """Make the distractor bank explicit: ``root`` absolute, ``split`` named (see :class:`DistractorConfig`)."""
+    t = cfg.distractors
+    if not distractors_enabled(cfg):
+        return cfg.replace(distractors=dataclasses.replace(t, source="none" if t.source == "" else t.source,
+                                                           root=None))
+    if t.root is not None:
+        root = Path(t.root).expanduser().absolute()
+    elif cfg.dataset == "coco":
+        root = Path(build_root).absolute()
+    elif environ.get(ROOT_ENV["coco"]):
+        root = Path(environ[ROOT_ENV["coco"]]).expanduser().absolute()
+    else:
+        root = Path(ROOT_DEFAULT["coco"]).absolute()
+    split = t.split
+    if split is None:
+        own = cfg.dataset == "coco" and cfg.splits and root == Path(build_root).absolute()
+        split = cfg.splits[0] if own else "train2017"
+    return cfg.replace(distractors=dataclasses.replace(t, root=str(root), split=split))
+
+
+# --- paths --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedPath:
+    path: Path
+    origin: str  # human-readable: where the value came from
+
+
+def resolve_root(cfg: BuildConfig, environ=os.environ) -> ResolvedPath:
+    env = ROOT_ENV[cfg.dataset]
+    if cfg.root is not None:
+        return ResolvedPath(Path(cfg.root).expanduser().absolute(), "--root / config 'root'")
+    if environ.get(env):
+        return ResolvedPath(Path(environ[env]).expanduser().absolute(), f"${env}")
+    return ResolvedPath(Path(ROOT_DEFAULT[cfg.dataset]).absolute(), f"the default ./{ROOT_DEFAULT[cfg.dataset]}")
+
+
+def resolve_out(cfg: BuildConfig, environ=os.environ) -> ResolvedPath:
+    if cfg.out is not None:
+        return ResolvedPath(Path(cfg.out).expanduser().absolute(), "--out / config 'out'")
+    if environ.get(OUT_ENV):
+        return ResolvedPath(Path(environ[OUT_ENV]).expanduser().absolute() / cfg.dataset, f"${OUT_ENV}/{cfg.dataset}")
+    return ResolvedPath(Path(OUT_DEFAULT, cfg.dataset).absolute(), f"the default ./{OUT_DEFAULT}/{cfg.dataset}")
+
+
+def missing_root_message(cfg: BuildConfig, root: ResolvedPath) -> str:
+    env = ROOT_ENV[cfg.dataset]
+    return (
+        f"{cfg.dataset} root not found: looked in {root.path} (from {root.origin}). "
+        f"Set it with --root DIR, with root = \"DIR\" in the --config file, or with the environment "
+        f"variable {env}=DIR."
+    )

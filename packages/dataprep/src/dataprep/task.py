@@ -1,0 +1,256 @@
+"""The work unit: build one shard from a stable, sorted list of videos (runs in a Dask task).
+
+``build_shard`` loads the videos' annotations, plans every pair (pure, :mod:`dataprep.pairs`),
+decodes each needed source frame once (whatever the number of pairs and views using it), cuts and
+encodes all crops of that frame, then drops it. Records go into the shard (atomic, byte-
+deterministic :class:`siamcore.shards.ShardWriter`); the sidecar ``shards/<name>.json`` (checksum,
+manifest rows, skips) is written after the shard, and the same content is returned to the client.
+
+Bad input never raises: unusable videos/sequences/frames/boxes become skip rows with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from siamcore.boxes import is_valid_xywh
+from siamcore.crop import frame_mean
+from siamcore.shards import SHARDS_DIR, ShardWriter, shard_path
+
+from dataprep.config import BuildConfig
+from dataprep.atomic import write_json_atomic
+from dataprep.pairs import PairPlan, SequenceFrames, plan_pairs, valid_frame_indices
+from dataprep.records import assemble_record, crop_views, manifest_row
+from dataprep.search_extras import SearchExtras, load_distractor_bank, plan_search_extras
+from dataprep.sources import FrameError, Sequence, Skip, VideoRef, get_source, read_frame
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to build one shard (sent to Dask workers)."""
+
+    name: str
+    out_dir: str
+    videos: tuple[VideoRef, ...]
+    config: BuildConfig
+    plan_sha256: str
+    """sha256 of (config hash, shard name, video uids): a sidecar from another plan is never reused."""
+
+
+def plan_sha256(config_sha256: str, name: str, videos) -> str:
+    h = hashlib.sha256(f"{config_sha256}\n{name}\n".encode())
+    for v in videos:
+        h.update(v.uid.encode("utf-8") + b"\n")
+    return h.hexdigest()
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:05d}"
+
+
+def plan_shards(videos: list[VideoRef], cfg: BuildConfig, out_dir: Path) -> list[ShardTask]:
+    """Consecutive groups of ``videos_per_shard`` videos (already sorted), one shard each."""
+    per = cfg.output.videos_per_shard
+    config_sha = cfg.sha256()
+    tasks = []
+    for i in range(0, len(videos), per):
+        group = tuple(videos[i : i + per])
+        name = shard_name(i // per)
+        tasks.append(ShardTask(name, str(out_dir), group, cfg, plan_sha256(config_sha, name, group)))
+    return tasks
+
+
+def sidecar_path(out_dir: str | os.PathLike, name: str) -> Path:
+    return Path(out_dir) / SHARDS_DIR / f"{name}.json"
+
+
+def skip_row(dataset: str, skip: Skip) -> dict:
+    return {"dataset": dataset, "where": skip.where, "reason": skip.reason, "detail": skip.detail}
+
+
+def _box_reason(box_xywh) -> str:
+    return "invalid_box" if not is_valid_xywh(box_xywh) else "box_outside_frame"
+
+
+def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
+    """Fingerprint of what the shard read: ids, frame files (relative to the root), boxes, skips."""
+    h = hashlib.sha256()
+    for v in videos:
+        h.update(f"V {v.uid}\n".encode())
+    for s in sequences:
+        root = s.video.root.rstrip("/") + "/"
+        h.update(f"S {s.uid} {s.class_name} {len(s.frames)}\n".encode())
+        for ref in s.frames:
+            path = ref.path[len(root) :] if ref.path.startswith(root) else ref.path
+            h.update(f"{path}|{ref.member or ''}\n".encode())
+        h.update(np.ascontiguousarray(s.boxes_xywh, dtype="<f8").tobytes())
+    for k in skips:
+        h.update(f"K {k.where}|{k.reason}|{k.detail}\n".encode())
+    return h.hexdigest()
+
+
+def load_options(cfg: BuildConfig) -> dict:
+    """Reader options beyond the video: COCO's minimum instance area."""
+    return {"min_area_px": cfg.coco.min_area_px} if cfg.dataset == "coco" else {}
+
+
+def load_sequences(task: ShardTask) -> tuple[list[Sequence], list[Skip]]:
+    """All sequences of the task's videos, in video then track order, and the loaders' skips."""
+    source = get_source(task.config.dataset)
+    sequences: list[Sequence] = []
+    skips: list[Skip] = []
+    for video in task.videos:
+        try:
+            seqs, video_skips = source.load_video(video, **load_options(task.config))
+        except Exception as exc:  # a reader bug must not sink the shard: record it, go on
+            seqs, video_skips = [], [Skip(video.uid, "load_error", f"{type(exc).__name__}: {exc}")]
+        sequences.extend(seqs)
+        skips.extend(video_skips)
+    return sequences, skips
+
+
+def plan_task_pairs(task: ShardTask, sequences: list[Sequence]) -> tuple[list[PairPlan], list[Skip]]:
+    cfg = task.config
+    frames = [
+        SequenceFrames(s.uid, s.video.uid, tuple(int(i) for i in valid_frame_indices(s.boxes_xywh)))
+        for s in sequences
+    ]
+    plans, skips = [], []
+    for i, s in enumerate(frames):
+        if not s.valid_frames:
+            skips.append(Skip(s.uid, "empty_sequence", "no frame with a usable box"))
+            continue
+        plans.extend(plan_pairs(frames, i, cfg.pairs, cfg.augment, cfg.seed))
+    return plans, skips
+
+
+def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPlan]):
+    """Decode each needed frame once, cut all its crops; returns (records, sample skips, frames decoded)."""
+    cfg = task.config
+    ex_views, se_views = cfg.views_by_role("exemplar"), cfg.views_by_role("search")
+    quality, sigma = cfg.output.jpeg_quality, cfg.augment.guide_sigma
+    bank = load_distractor_bank(cfg)  # cached per worker process; None when distractors are off
+    extras: dict[int, SearchExtras] = {}
+
+    # (plan index, role) jobs grouped by the frame they need
+    jobs: dict = {}
+    for p_idx, p in enumerate(plans):
+        for role, seq_idx, frame_idx in (("exemplar", p.exemplar_seq, p.exemplar_frame), ("search", p.search_seq, p.search_frame)):
+            ref = sequences[seq_idx].frames[frame_idx]
+            jobs.setdefault(ref, []).append((p_idx, role))
+
+    crops: dict[tuple[int, str], dict] = {}
+    failures: dict[int, tuple[str, str]] = {}
+    for ref in sorted(jobs, key=lambda r: (r.path, r.member or "")):
+        todo = [(p_idx, role) for p_idx, role in jobs[ref] if p_idx not in failures]
+        if not todo:
+            continue
+        try:
+            frame = read_frame(ref)
+        except FrameError as exc:
+            for p_idx, role in todo:
+                failures.setdefault(p_idx, (exc.reason, f"{role} frame: {exc}"))
+            continue
+        frame_wh = (frame.shape[1], frame.shape[0])
+        fill = frame_mean(frame)
+        for p_idx, role in todo:
+            p = plans[p_idx]
+            if role == "exemplar":
+                seq, frame_idx = sequences[p.exemplar_seq], p.exemplar_frame
+            else:
+                seq, frame_idx = sequences[p.search_seq], p.search_frame
+            box = seq.boxes_xywh[frame_idx]
+            if not is_valid_xywh(box, frame_wh):
+                failures.setdefault(p_idx, (_box_reason(box), f"{role} frame {frame_idx}: box {list(box)} "
+                                            f"unusable in a {frame_wh[0]}x{frame_wh[1]} frame ({ref.path})"))
+                continue
+            if role == "exemplar":
+                crops[(p_idx, role)] = crop_views(frame, fill, box, ex_views, p.exemplar_jitter, quality)
+            else:
+                guide = seq.boxes_xywh[p.guide_frame]
+                if not is_valid_xywh(guide, frame_wh):
+                    guide = box
+                extras[p_idx] = plan_search_extras(cfg, p, seq, box, bank)
+                crops[(p_idx, role)] = crop_views(
+                    frame, fill, box, se_views, p.search_jitter, quality, guide, p.guide_noise, sigma,
+                    edit=extras[p_idx].edit,
+                )
+        del frame
+
+    records, skips = [], []
+    for p_idx, p in enumerate(plans):
+        if p_idx in failures:
+            reason, detail = failures[p_idx]
+            skips.append(Skip(p.key, reason, detail))
+            continue
+        records.append(
+            assemble_record(
+                p, sequences[p.search_seq], sequences[p.exemplar_seq],
+                crops.pop((p_idx, "exemplar")), crops.pop((p_idx, "search")),
+            )
+        )
+        records[-1]["distractors"], records[-1]["flags"] = extras[p_idx].distractors, extras[p_idx].flags
+    return records, skips, len(jobs)
+
+
+def build_shard(task: ShardTask) -> dict:
+    """Build, write and describe one shard. Returns the sidecar content plus a ``timing`` entry."""
+    t_wall, t_cpu = time.perf_counter(), time.thread_time()
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        cfg = task.config
+        sequences, load_skips = load_sequences(task)
+        plans, plan_skips = plan_task_pairs(task, sequences)
+        records, sample_skips, frames_decoded = make_records(task, sequences, plans)
+        search_view = cfg.primary_view("search")
+        path = shard_path(task.out_dir, task.name)
+        rows = []
+        with ShardWriter(path) as writer:
+            for rec in records:
+                rows.append(manifest_row(rec, task.name, writer.add(rec), search_view))
+        rows.sort(key=lambda r: r["key"])
+        skips = load_skips + plan_skips + sample_skips
+        sidecar = {
+            "name": task.name,
+            "plan_sha256": task.plan_sha256,
+            "sha256": writer.sha256,
+            "records": len(rows),
+            "bytes": writer.bytes_on_disk,
+            "input_sha256": _input_digest(task.videos, sequences, load_skips),
+            "counts": {
+                "videos": len(task.videos),
+                "sequences": len(sequences),
+                "pairs": len(rows),
+                "negatives": sum(r["negative"] for r in rows),
+                "frames_decoded": frames_decoded,
+            },
+            "rows": rows,
+            "skips": [skip_row(cfg.dataset, k) for k in skips],
+        }
+        write_json_atomic(sidecar_path(task.out_dir, task.name), sidecar)
+    finally:
+        cv2.setNumThreads(threads)
+    sidecar["timing"] = {
+        "wall_s": time.perf_counter() - t_wall,
+        "cpu_s": time.thread_time() - t_cpu,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    return sidecar
+
+
+def read_sidecar(out_dir: str | os.PathLike, name: str) -> dict | None:
+    """The sidecar of a shard, or None when absent/unreadable."""
+    try:
+        return json.loads(sidecar_path(out_dir, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,348 @@
+"""End-to-end builds (in-process, synchronous scheduler): records, manifest, bad inputs, resume,
+refusal of a different config, verify, and the CLI's errors."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from siamcore import schema
+from siamcore.boxes import xywh_to_xyxy
+from siamcore.crop import RESAMPLING, crop_square, frame_mean, frame_to_crop_xyxy
+from siamcore.shards import ShardReader, file_sha256, open_build
+
+from dataprep import synthetic
+from dataprep.build import BuildError, run_build
+from dataprep.cli import EXIT_STRICT_SKIPS, app
+from dataprep.config import OutputConfig, load_config, with_overrides
+from dataprep.manifest import read_table
+from dataprep.records import decode_jpeg_rgb
+from dataprep.sources import get_source, read_frame
+from dataprep.verify import verify_build
+
+BIN = Path(sys.executable).parent
+
+
+def _cfg(dataset, root, out, videos_per_shard=2, **flags):
+    cfg = load_config(None, dataset)
+    cfg = cfg.replace(output=OutputConfig(videos_per_shard=videos_per_shard))
+    return with_overrides(cfg, root=root, out=out, scheduler=flags.pop("scheduler", "synchronous"), **flags)
+
+
+def _build(dataset, root, out, **kw):
+    overwrite = kw.pop("overwrite", False)
+    return run_build(_cfg(dataset, root, out, **kw), overwrite=overwrite, show_progress=False)
+
+
+def _all_records(out):
+    info = open_build(out)
+    return {s.name: list(ShardReader(s.path)) for s in info.shards}
+
+
+def _output_bytes(out):
+    """Every output file's bytes except build.json (compared without its run section)."""
+    out = Path(out)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "build.json")
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}
+
+
+def _build_json_without_run(out):
+    b = json.loads((Path(out) / "build.json").read_text())
+    b.pop("run")
+    return b
+
+
+def _sequences(dataset, root):
+    src = get_source(dataset)
+    videos, _ = src.list_videos(str(root))
+    seqs = {}
+    for v in videos:
+        for s in src.load_video(v)[0]:
+            seqs[(s.video.name, s.track)] = s
+    return seqs
+
+
+def test_trackingnet_records_match_the_source_frames_and_boxes(trackingnet_dataset, tmp_path):
+    out = tmp_path / "out"
+    result = _build("trackingnet", trackingnet_dataset.root, out)
+    info = open_build(out)
+    b = info.build
+    assert b["counts"]["pairs"] == 6 * 8 and b["counts"]["sequences"] == 6 and b["counts"]["skipped"] == {}
+    assert [s.name for s in info.shards] == ["shard-00000", "shard-00001", "shard-00002"]
+    assert b["views"] == {"exemplar": {"role": "exemplar", "size": 127, "context": 0.5, "extent": 1.0},
+                          "search": {"role": "search", "size": 255, "context": 1.5, "extent": 1.0}}
+    assert b["resampling"] == RESAMPLING and b["jpeg_quality"] == 90 and b["seed"] == 0
+    assert b["config"]["chunks"] == "0,1" and "run" in b and result.build == b
+    for s in info.shards:
+        assert file_sha256(s.path) == s.sha256 and s.path.stat().st_size == s.bytes
+        assert (out / "shards" / f"{s.name}.json").is_file()
+    assert not list(out.rglob(".*tmp*")) and not list(out.rglob("*-lock"))
+
+    seqs = _sequences("trackingnet", trackingnet_dataset.root)
+    truth = {uid.split("/")[-1]: boxes for uid, boxes in trackingnet_dataset.truth.items()}
+    records = [r for recs in _all_records(out).values() for r in recs]
+    assert len({r["key"] for r in records}) == 48
+    negatives = [r for r in records if r["negative"]]
+    assert 0 < len(negatives) < 20
+    for r in records:
+        assert r["dataset"] == "trackingnet" and r["chunk"] in (0, 1) and r["distractors"] == []
+        ex, se = r["crops"]["exemplar"], r["crops"]["search"]
+        se_box = xywh_to_xyxy(truth[r["sequence"]][r["search_frame"]].astype(float))
+        ex_box = xywh_to_xyxy(truth[r["exemplar_sequence"]][r["exemplar_frame"]].astype(float))
+        assert se["box_xyxy"] == pytest.approx(list(frame_to_crop_xyxy(se_box, se["window_xyxy"], 255)))
+        assert ex["box_xyxy"] == pytest.approx(list(frame_to_crop_xyxy(ex_box, ex["window_xyxy"], 127)))
+        if r["negative"]:
+            assert r["exemplar_sequence"] != r["sequence"]
+        else:
+            assert r["exemplar_sequence"] == r["sequence"] and abs(r["exemplar_frame"] - r["search_frame"]) <= 100
+        assert se["guide_xyxy"] is not None and ex["guide_xyxy"] is not None
+
+    # crop content: the stored crops are the shared crop of the recorded window of the right frame
+    for r in records[:6]:
+        for name, seq_name, frame_idx in (("search", r["sequence"], r["search_frame"]),
+                                          ("exemplar", r["exemplar_sequence"], r["exemplar_frame"])):
+            crop = r["crops"][name]
+            frame = read_frame(seqs[(seq_name, "0")].frames[frame_idx])
+            expected = crop_square(frame, crop["window_xyxy"], crop["size"], fill=frame_mean(frame))
+            got = decode_jpeg_rgb(crop["jpeg"])
+            assert np.abs(got.astype(int) - expected.astype(int)).mean() < 3.0
+
+    rows = read_table(out / "manifest" / "samples.parquet").to_pylist()
+    by_key = {r["key"]: r for r in records}
+    assert sorted(row["key"] for row in rows) == sorted(by_key)
+    assert [(row["shard"], row["key"]) for row in rows] == sorted((row["shard"], row["key"]) for row in rows)
+    shard_of = {r["key"]: name for name, recs in _all_records(out).items() for r in recs}
+    assert all(row["shard"] == shard_of[row["key"]] for row in rows)
+    for row in rows:
+        rec = by_key[row["key"]]
+        assert [row["x0"], row["y0"], row["x1"], row["y1"]] == rec["crops"]["search"]["box_xyxy"]
+        assert (row["sequence"], row["search_frame"], row["negative"]) == (rec["sequence"], rec["search_frame"],
+                                                                          rec["negative"])
+        assert row["bytes"] == len(schema.pack(rec))
+    assert verify_build(out, show_progress=False).ok
+
+
+def test_vid_build_keeps_tracks_and_classes(vid_dataset, tmp_path):
+    out = tmp_path / "out"
+    _build("vid", vid_dataset.root, out, videos_per_shard=1)
+    info = open_build(out)
+    assert info.build["config"]["splits"] == ["train"]  # VID default: train only
+    records = [r for recs in _all_records(out).values() for r in recs]
+    assert {r["chunk"] for r in records} == {-1}
+    assert len({(r["sequence"], r["track"]) for r in records}) == 2 * 3
+    assert all(r["class_name"] for r in records)
+    wnids = {}
+    for uid, (wnid, _) in vid_dataset.truth.items():
+        wnids[tuple(uid.split("/", 2)[2].rsplit("/", 1))] = wnid
+    from dataprep.sources.vid import WNID_TO_CLASS
+
+    for r in records:
+        assert r["class_name"] == WNID_TO_CLASS[wnids[(r["sequence"], r["track"])]]
+        if not r["negative"]:
+            assert (r["exemplar_sequence"], r["exemplar_track"]) == (r["sequence"], r["track"])
+    val = tmp_path / "val"
+    run_build(_cfg("vid", vid_dataset.root, val).replace(splits=["val"]), show_progress=False)
+    assert {r["sequence"] for recs in _all_records(val).values() for r in recs} == {"ILSVRC2015_val_00000000"}
+
+
+def _skipped(out):
+    return read_table(Path(out) / "manifest" / "skipped.parquet").to_pylist()
+
+
+@pytest.mark.parametrize("fixture", ["trackingnet_bad", "vid_bad"])
+def test_bad_inputs_are_skipped_with_their_reason(fixture, request, tmp_path):
+    bad = request.getfixturevalue(fixture)
+    dataset = "trackingnet" if fixture.startswith("trackingnet") else "vid"
+    out = tmp_path / "out"
+    runner = CliRunner()
+    # enough pairs that every corrupt frame is used by some pair (a frame no pair uses is never decoded)
+    args = ["build", "--dataset", dataset, "--root", str(bad.root), "--out", str(out), "--scheduler", "synchronous",
+            "--no-progress", "--pairs-per-sequence", "40"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    skipped = _skipped(out)
+    for case in bad.bad:
+        hits = [s for s in skipped if s["where"].startswith(case.uid) and s["reason"] == case.reason]
+        assert hits, f"{case} not in skipped.parquet"
+    # nothing was built from a frame that cannot be read
+    records = [r for recs in _all_records(out).values() for r in recs]
+    assert records
+    unreadable = {(c.uid.split("/", 2)[2], f) for c in bad.bad if c.stage == "read" for f in c.frames}
+    for r in records:
+        assert (r["sequence"], r["search_frame"]) not in unreadable
+        assert (r["exemplar_sequence"], r["exemplar_frame"]) not in unreadable
+    assert verify_build(out, show_progress=False).ok
+    # --strict: same build, non-zero exit
+    res = runner.invoke(app, args + ["--strict"])
+    assert res.exit_code == EXIT_STRICT_SKIPS, res.output
+
+
+def test_box_outside_the_decoded_frame_is_skipped_at_crop_time(tmp_path):
+    root = tmp_path / "tn"
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=6, size=(160, 120), seed=3)
+    name = synthetic.trackingnet_name(0, 0)
+    frames = root / "TRAIN_0" / "frames" / name
+    # frame 0 unreadable: the reader cannot learn the frame size from it, so only the build can check
+    (frames / "0.jpg").write_bytes(synthetic.corrupt_jpeg_bytes((frames / "0.jpg").read_bytes()))
+    anno = root / "TRAIN_0" / "anno" / f"{name}.txt"
+    lines = anno.read_text().splitlines()
+    lines = [lines[0]] + ["200,10,30,30"] * (len(lines) - 1)  # outside the 160x120 frames
+    anno.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    result = _build("trackingnet", root, out, pairs_per_sequence=16)
+    reasons = {s["reason"] for s in _skipped(out) if s["where"].startswith(f"trackingnet/TRAIN_0/{name}/0/")}
+    assert "box_outside_frame" in reasons
+    assert result.build["counts"]["pairs"] + sum(result.skipped_by_reason.values()) >= 16
+
+
+def test_missing_chunk_is_an_error_before_any_work(trackingnet_root, tmp_path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--root", str(trackingnet_root),
+                                   "--out", str(out), "--chunks", "0-3", "--scheduler", "synchronous"])
+    assert res.exit_code == 1
+    assert "TRAIN_2" in res.output and "--chunks" in res.output
+    assert not out.exists()
+
+
+def test_missing_root_error_says_where_it_looked_and_how_to_set_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIAMTRACK_TRACKINGNET_ROOT", str(tmp_path / "nope"))
+    res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--chunks", "0-5", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    text = " ".join(res.output.split())
+    assert str(tmp_path / "nope") in text.replace(" ", "") or str(tmp_path / "nope") in text
+    assert "SIAMTRACK_TRACKINGNET_ROOT" in text and "--root" in text
+
+
+def test_unknown_config_key_is_reported_by_the_cli(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('dataset = "trackingnet"\n[pairs]\nper_seqence = 2\n')
+    res = CliRunner().invoke(app, ["build", "--config", str(cfg), "--root", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "pairs.per_seqence" in res.output
+
+
+def test_resume_rebuilds_only_damaged_shards(trackingnet_root, tmp_path):
+    out = tmp_path / "out"
+    _build("trackingnet", trackingnet_root, out)
+    reference = _output_bytes(out)
+    reference_build = _build_json_without_run(out)
+    shards = out / "shards"
+    kept_inode = (shards / "shard-00000.lmdb").stat().st_ino
+    (shards / "shard-00001.lmdb").unlink()
+    data = (shards / "shard-00002.lmdb").read_bytes()
+    (shards / "shard-00002.lmdb").write_bytes(data[: len(data) // 2])  # a damaged file under the final name
+    (shards / ".shard-00001.lmdb.tmp-deadbeef").write_bytes(b"partial")  # a killed writer's temp file
+    (shards / "shard-00000.lmdb-lock").write_bytes(b"")
+    (out / "build.json").unlink()
+
+    result = _build("trackingnet", trackingnet_root, out)
+    assert (result.build["run"]["shards_built"], result.build["run"]["shards_reused"]) == (2, 1)
+    assert (shards / "shard-00000.lmdb").stat().st_ino == kept_inode
+    assert _output_bytes(out) == reference
+    assert _build_json_without_run(out) == reference_build
+
+
+def test_different_config_is_refused_unless_overwrite(trackingnet_root, tmp_path):
+    out = tmp_path / "out"
+    _build("trackingnet", trackingnet_root, out)
+    with pytest.raises(BuildError, match=r"differs in: .*seed.*--overwrite"):
+        _build("trackingnet", trackingnet_root, out, seed=1)
+    assert open_build(out).build["seed"] == 0  # untouched
+    result = _build("trackingnet", trackingnet_root, out, seed=1, overwrite=True)
+    assert result.build["seed"] == 1 and result.build["run"]["shards_reused"] == 0
+    # same config again: a resume that rebuilds nothing
+    again = _build("trackingnet", trackingnet_root, out, seed=1, workers=5)
+    assert again.build["run"]["shards_built"] == 0
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(BuildError, match="not empty"):
+        _build("trackingnet", trackingnet_root, foreign)
+
+
+def test_verify_detects_a_corrupted_shard(trackingnet_root, tmp_path):
+    out = tmp_path / "out"
+    _build("trackingnet", trackingnet_root, out)
+    runner = CliRunner()
+    assert runner.invoke(app, ["verify", str(out), "--no-progress"]).exit_code == 0
+    info = runner.invoke(app, ["info", str(out)])
+    assert info.exit_code == 0 and "48" in info.output and "exemplar" in info.output
+
+    path = out / "shards" / "shard-00001.lmdb"
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(64)  # zero a run of bytes inside the records
+    path.write_bytes(bytes(data))
+    report = verify_build(out, show_progress=False)
+    assert not report.ok
+    assert any("shard-00001" in p and "sha256" in p for p in report.problems)
+    res = runner.invoke(app, ["verify", str(out), "--no-progress"])
+    assert res.exit_code == 1 and "problem" in res.output
+
+    (out / "shards" / "shard-00002.lmdb").unlink()
+    assert any("shard-00002" in p and "missing" in p for p in verify_build(out, show_progress=False).problems)
+    assert runner.invoke(app, ["verify", str(tmp_path / "nothing")]).exit_code == 1
+
+
+def _bigger_trackingnet(root):
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
+
+
+def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path):
+    root, out, ref = tmp_path / "tn", tmp_path / "out", tmp_path / "ref"
+    _bigger_trackingnet(root)
+    config = tmp_path / "c.toml"
+    config.write_text('dataset = "trackingnet"\n[output]\nvideos_per_shard = 1\n[pairs]\nper_sequence = 24\n')
+    _build("trackingnet", root, ref, videos_per_shard=1, pairs_per_sequence=24)
+    reference = _output_bytes(ref)
+
+    cmd = [str(BIN / "dataprep"), "build", "--config", str(config), "--root", str(root), "--out", str(out),
+           "--scheduler", "synchronous", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "shards" / "shard-00000.json").exists() and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the build finished before it could be killed (machine too fast for this data)")
+    assert not (out / "build.json").exists()
+    finished = sorted(p.name for p in (out / "shards").glob("shard-*.lmdb"))
+    assert finished and len(finished) < 6
+    for name in finished:  # whatever is under a final name is complete and correct
+        assert (out / "shards" / name).read_bytes() == reference[f"shards/{name}"]
+
+    result = _build("trackingnet", root, out, videos_per_shard=1, pairs_per_sequence=24)
+    assert result.build["run"]["shards_reused"] >= 1
+    assert _output_bytes(out) == reference
+    assert _build_json_without_run(out) == _build_json_without_run(ref)
+
+
+def test_cli_as_typed_with_root_and_out_from_the_environment(trackingnet_root, tmp_path):
+    """`dataprep build --dataset trackingnet --chunks 0-1` in a shell: env paths, default local cluster."""
+    env = dict(os.environ, SIAMTRACK_TRACKINGNET_ROOT=str(trackingnet_root), SIAMTRACK_DATA_OUT=str(tmp_path / "data"))
+    res = subprocess.run(
+        [str(BIN / "dataprep"), "build", "--dataset", "trackingnet", "--chunks", "0-1", "--workers", "1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "data" / "trackingnet"
+    build = open_build(out).build
+    assert build["counts"]["pairs"] == 48 and "local Dask cluster" in build["run"]["scheduler"]
+    assert "dashboard http://127.0.0.1:" in res.stderr and "pairs/s" in res.stderr
+    shutil.rmtree(out)

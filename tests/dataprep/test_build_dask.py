@@ -1,0 +1,122 @@
+"""Determinism across schedulers: synchronous, LocalCluster with 1 and 2 workers, and a real
+`dask scheduler` + 2 `dask worker` processes on 127.0.0.1 (one of them killed mid-build)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from siamcore.shards import open_build
+
+from dataprep import synthetic
+from dataprep.build import run_build
+from dataprep.config import OutputConfig, load_config, with_overrides
+
+BIN = Path(sys.executable).parent
+
+
+def _cfg(root, out, videos_per_shard, **flags):
+    cfg = load_config(None, "trackingnet").replace(output=OutputConfig(videos_per_shard=videos_per_shard))
+    return with_overrides(cfg, root=root, out=out, **flags)
+
+
+def _output_bytes(out):
+    out = Path(out)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "build.json")
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}
+
+
+def _build_json_without_run(out):
+    b = json.loads((Path(out) / "build.json").read_text())
+    return {k: v for k, v in b.items() if k != "run"}, b["run"]
+
+
+def test_same_bytes_with_synchronous_one_and_two_local_workers(trackingnet_bad, tmp_path):
+    outs = {}
+    for name, flags in {
+        "sync": {"scheduler": "synchronous"},
+        "local1": {"scheduler": "local", "workers": 1},
+        "local2": {"scheduler": "local", "workers": 2},
+    }.items():
+        outs[name] = tmp_path / name
+        run_build(_cfg(trackingnet_bad.root, outs[name], 3, **flags), show_progress=False)
+    reference = _output_bytes(outs["sync"])
+    assert any(k.startswith("shards/shard-00003") for k in reference)  # several shards
+    assert len(open_build(outs["sync"]).build["counts"]["skipped"]) >= 5  # and skip rows to compare
+    ref_build, _ = _build_json_without_run(outs["sync"])
+    for name in ("local1", "local2"):
+        assert _output_bytes(outs[name]) == reference, name
+        build, run = _build_json_without_run(outs[name])
+        assert build == ref_build, name
+        assert run["workers"] == int(name[-1]) and "local Dask cluster" in run["scheduler"]
+
+
+def _stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=15)
+
+
+def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path):
+    root, out, ref = tmp_path / "tn", tmp_path / "out", tmp_path / "ref"
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
+    run_build(_cfg(root, ref, 1, scheduler="synchronous", pairs_per_sequence=24), show_progress=False)
+
+    scheduler_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_=str(128 << 20), MALLOC_TOP_PAD_=str(64 << 20))
+    logs = open(tmp_path / "dask.log", "wb")
+    procs = [subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(scheduler_file)], stdout=logs, stderr=subprocess.STDOUT, env=env)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = [subprocess.Popen(
+            [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+             "--host", "127.0.0.1", "--name", f"w{i}", "--death-timeout", "60"],
+            stdout=logs, stderr=subprocess.STDOUT, env=env) for i in range(2)]
+        procs += workers
+
+        config = tmp_path / "c.toml"
+        config.write_text('dataset = "trackingnet"\n[output]\nvideos_per_shard = 1\n[pairs]\nper_sequence = 24\n')
+        build = subprocess.Popen(
+            [str(BIN / "dataprep"), "build", "--config", str(config), "--root", str(root), "--out", str(out),
+             "--scheduler", address, "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs.append(build)
+        deadline = time.monotonic() + 120
+        while not list((out / "shards").glob("*.json")) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers[0].send_signal(signal.SIGKILL)  # mid-build: its running task (if any) is re-run elsewhere
+        output, _ = build.communicate(timeout=180)
+        assert build.returncode == 0, output.decode(errors="replace")
+    finally:
+        _stop(procs)
+        logs.close()
+    assert _output_bytes(out) == _output_bytes(ref)
+    built, run = _build_json_without_run(out)
+    assert built == _build_json_without_run(ref)[0]
+    assert address in run["scheduler"]
+
+
+def test_local_workers_get_the_malloc_settings():
+    from dataprep.cluster import open_executor
+    from dataprep.config import DaskConfig
+
+    cfg = DaskConfig(workers=1, malloc_trim_threshold_bytes=123 << 20, malloc_top_pad_bytes=77 << 20)
+    with open_executor(cfg) as executor:
+        (trim,) = executor.client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()
+        (pad,) = executor.client.run(os.getenv, "MALLOC_TOP_PAD_").values()
+        assert executor.dashboard.startswith("http://127.0.0.1:")
+    assert (trim, pad) == (str(123 << 20), str(77 << 20))
