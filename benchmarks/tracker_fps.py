@@ -1,0 +1,177 @@
+"""Frames per second of ``Tracker.track()`` per model, against this machine's FLOP/s floor.
+
+For each model and device (CPU, and CUDA when present) it measures, on the same frames:
+
+- ``fps track``: ``track()`` alone on frames already decoded in memory;
+- ``fps +decode``: reading the JPEG file and decoding it (``cv2.imdecode``) plus ``track()``;
+- ``GFLOP``: FLOPs of one ``track()`` call, counted by ``torch.utils.flop_counter.FlopCounterMode``;
+- ``floor fps``: the matmul FLOP/s measured in the same run (2048^3, float32) divided by the model's
+  FLOPs per frame, i.e. the frame rate of a tracker that ran at matmul speed and did nothing else;
+- ``x floor``: ``fps track / floor fps`` (the issue's target is >= 0.7).
+
+Frames: an OTB/VOT sequence folder (``--source``; default the shared test data's ``otb/Couple``
+when present) or generated 640x360 JPEG frames with a moving textured target. SiamFC uses the real
+weights when found (``--siamfc-weights``), the other models random initialisation (speed does not
+depend on the weights values). Run it alone on the machine for numbers worth recording:
+
+    python benchmarks/tracker_fps.py --threads 2 [--models siamfc,siamrpn] [--frames 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from tracker.datasets import load_otb_folder, load_vot_sequence
+from tracker.datasets.otb import is_otb_sequence
+from tracker.datasets.vot import is_vot_sequence
+from tracker.models import create_model, list_models
+from tracker.online import build_tracker
+from tracker.weights import load_model
+
+SHARED = Path(os.environ.get("SIAMTRACK_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+def matmul_flops_per_s(device: torch.device, n: int = 2048, repeat: int = 10) -> float:
+    """FLOP/s of an ``n^3`` float32 matmul: the best of ``repeat`` timed runs (after a warm-up)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    for _ in range(2):
+        torch.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeat):
+        sync(device)
+        start = time.perf_counter()
+        torch.matmul(a, b, out=out)
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def generated_frames(folder: Path, count: int) -> tuple[list[Path], np.ndarray]:
+    """JPEG frames of a textured square moving on a textured background (deterministic)."""
+    rng = np.random.default_rng([20240517, count])
+    background = cv2.GaussianBlur(rng.integers(0, 256, (360, 640, 3), dtype=np.uint8), (7, 7), 0)
+    target = cv2.GaussianBlur(rng.integers(0, 256, (60, 50, 3), dtype=np.uint8), (3, 3), 0)
+    paths, boxes = [], []
+    for i in range(count):
+        frame = background.copy()
+        x, y = int(200 + 120 * np.sin(i / 15)), int(150 + 60 * np.cos(i / 20))
+        frame[y : y + 60, x : x + 50] = target
+        path = folder / f"{i + 1:05d}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        paths.append(path)
+        boxes.append((x, y, 50, 60))
+    return paths, np.asarray(boxes, dtype=np.float64)
+
+
+def load_frames(source: Path | None, count: int, tmp: Path) -> tuple[str, list[Path], np.ndarray]:
+    if source is not None and is_otb_sequence(source):
+        seq = load_otb_folder(source)[0]
+    elif source is not None and is_vot_sequence(source):
+        seq = load_vot_sequence(source)
+    else:
+        paths, boxes = generated_frames(tmp, count)
+        return "generated 640x360", paths, boxes
+    n = min(count, len(seq))
+    return f"{seq.name} ({source})", seq.frames[:n], seq.gt_xywh[:n]
+
+
+def decode(path: Path) -> np.ndarray:
+    return cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR_RGB)
+
+
+def build_model(name: str, siamfc_weights: Path | None, device: torch.device):
+    if name == "siamfc" and siamfc_weights is not None and siamfc_weights.is_file():
+        return load_model(siamfc_weights, map_location=device), "real weights"
+    torch.manual_seed(0)
+    return create_model(name).eval().to(device), "random init"
+
+
+def track_flops(tracker, frame: np.ndarray, box) -> float:
+    tracker.init(frame, box)
+    with FlopCounterMode(display=False) as counter:
+        tracker.track(frame)
+    return float(counter.get_total_flops())
+
+
+def measure(tracker, paths: list[Path], frames: list[np.ndarray], box0, device, repeats: int,
+            warmup: int = 3) -> tuple[float, float]:
+    """(fps of track() alone, fps of read + decode + track()): the best of ``repeats`` passes over
+    the frames (best-of filters out other processes' interference), after ``warmup`` frames."""
+    tracker.init(frames[0], box0)
+    for f in frames[1 : 1 + warmup]:
+        tracker.track(f)
+    fps_track = fps_decode = 0.0
+    for _ in range(repeats):
+        tracker.init(frames[0], box0)
+        sync(device)
+        start = time.perf_counter()
+        for f in frames[1:]:
+            tracker.track(f)
+        sync(device)
+        fps_track = max(fps_track, (len(frames) - 1) / (time.perf_counter() - start))
+
+        tracker.init(frames[0], box0)
+        start = time.perf_counter()
+        for p in paths[1:]:
+            tracker.track(decode(p))
+        sync(device)
+        fps_decode = max(fps_decode, (len(paths) - 1) / (time.perf_counter() - start))
+    return fps_track, fps_decode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="siamfc,siamrpn,siamconcatrpn,siambroadcastrpn",
+                        help=f"comma-separated model names (known: {', '.join(list_models())})")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the issue's floor uses 2)")
+    parser.add_argument("--frames", type=int, default=60, help="frames to time per model and pass")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per model; the best one counts")
+    parser.add_argument("--source", type=Path, default=SHARED / "otb" / "Couple", help="OTB/VOT sequence folder")
+    parser.add_argument("--siamfc-weights", type=Path, default=SHARED / "weights" / "siamfc_alexnet.safetensors")
+    parser.add_argument("--devices", default="cpu,cuda", help="devices to try (cuda skipped when absent)")
+    parser.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(1)
+    devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
+    with tempfile.TemporaryDirectory() as tmp:
+        label, paths, boxes = load_frames(args.source, args.frames, Path(tmp))
+        frames = [decode(p) for p in paths]
+        print(f"torch {torch.__version__}, {args.threads} CPU thread(s), frames: {label}, {len(frames)} timed")
+        for device in devices:
+            peak = matmul_flops_per_s(device)
+            print(f"\n[{device}] 2048^3 matmul: {peak / 1e9:.0f} GFLOP/s")
+            print(f"{'model':<18}{'weights':<14}{'GFLOP':>7}{'floor fps':>11}{'fps track':>11}{'fps +decode':>13}"
+                  f"{'x floor':>9}")
+            for name in args.models.split(","):
+                model, weights = build_model(name, args.siamfc_weights, device)
+                tracker = build_tracker(model, channels_last=not args.no_channels_last)
+                flops = track_flops(tracker, frames[0], boxes[0])
+                fps_track, fps_decode = measure(tracker, paths, frames, boxes[0], device, args.repeats)
+                floor = peak / flops
+                print(f"{name:<18}{weights:<14}{flops / 1e9:7.2f}{floor:11.1f}{fps_track:11.1f}{fps_decode:13.1f}"
+                      f"{fps_track / floor:9.2f}")
+                del tracker, model
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

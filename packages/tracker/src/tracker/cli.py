@@ -1,0 +1,314 @@
+"""``tracker`` command line: run a tracker on a video, evaluate on OTB, score result folders.
+
+    tracker run   --weights W --source SRC [--init x,y,w,h] [--out boxes.txt] [--render out.mp4|out.gif]
+    tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR
+    tracker score --results DIR [DIR ...] --root PATH [--json FILE] [--plot-dir D]
+
+Weights: a safetensors file (model named by its metadata, or ``--model``) or a trainer run folder
+(``<run>/export/model.safetensors``, else ``<run>/model.safetensors``). Tracking hyper-parameters:
+``--params pipelines/track/<model>.toml`` (defaults: the same published values).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
+console = Console(stderr=True)
+
+WeightsOpt = Annotated[Path, typer.Option("--weights", "-w", help="Weights file (.safetensors) or trainer run folder.")]
+ModelOpt = Annotated[
+    str | None, typer.Option(help="Model name when the weights file does not say (siamfc, siamrpn, ...).")
+]
+ParamsOpt = Annotated[Path | None, typer.Option(help="Tracking hyper-parameters TOML (pipelines/track/<model>.toml).")]
+DeviceOpt = Annotated[str, typer.Option(help="torch device: cpu, cuda, cuda:1 ...")]
+ThreadsOpt = Annotated[int, typer.Option(help="CPU threads for torch (0 = torch's default).")]
+SequencesOpt = Annotated[list[str] | None, typer.Option(help="Only these sequences (repeat or comma-separate).")]
+InvalidGtOpt = Annotated[str, typer.Option(
+    help="Invalid ground-truth rows (w or h <= 0): 'otb' (the toolkit: a failure for success, a hit for "
+         "precision) or 'exclude'.")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _setup_torch(threads: int, device: str) -> None:
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        _fail(f"--device {device} asked for but CUDA is not available; use --device cpu")
+
+
+def _parse_box(text: str) -> np.ndarray:
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
+        _fail(f"--init must be x,y,w,h with positive w and h (0-based pixels), got {text!r}")
+    return np.asarray(values)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[fps]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+    )
+
+
+def _load_tracker(weights: Path, model: str | None, params: Path | None, device: str):
+    from .online import ParamsError, load_tracker
+
+    try:
+        return load_tracker(weights, model_name=model, params_path=params, device=device)
+    except (FileNotFoundError, ValueError, KeyError, ParamsError) as e:
+        _fail(str(e))
+
+
+@app.command()
+def run(
+    weights: WeightsOpt,
+    source: Annotated[Path, typer.Option(help="Video file, folder of frames, or OTB/VOT sequence folder.")],
+    init: Annotated[str | None, typer.Option(
+        help="First-frame box x,y,w,h in 0-based pixels (default: the OTB/VOT ground truth's first box).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the boxes here (OTB format: x,y,w,h per line, 1-based).")] = None,
+    render: Annotated[Path | None, typer.Option(help="Render the boxes into a video: .mp4, .avi or .gif.")] = None,
+    show_gt: Annotated[bool, typer.Option(help="Also draw the ground truth (green) when the source has it.")] = False,
+    target: Annotated[int, typer.Option(help="Target number in two-target OTB folders (Jogging, Skating2).")] = 1,
+    model: ModelOpt = None,
+    params: ParamsOpt = None,
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = 0,
+) -> None:
+    """Track one target through a video and write its boxes and/or a rendered video."""
+    from .datasets import open_source, write_results
+    from .render import GT_COLOUR_RGB, VideoSink, draw_box
+
+    _setup_torch(threads, device)
+    try:
+        src = open_source(source, otb_target=target)
+    except ValueError as e:
+        _fail(str(e))
+    box0 = _parse_box(init) if init else src.init_box_xywh
+    if box0 is None:
+        _fail(f"{source} has no ground truth: give the first box with --init x,y,w,h")
+    try:
+        sink = VideoSink(render, fps=src.fps) if render else None
+    except ValueError as e:
+        _fail(str(e))
+    tracker = _load_tracker(weights, model, params, device)
+    gt = src.sequence.gt_xywh if (show_gt and src.sequence is not None) else None
+    boxes, track_s, start = [], 0.0, time.perf_counter()
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"{tracker.name} on {source.name}", total=len(src) or None, fps="")
+            for i, frame in enumerate(src.frames()):
+                t0 = time.perf_counter()
+                if i == 0:
+                    tracker.init(frame, box0)
+                    box, score = np.asarray(box0, dtype=np.float64), 1.0
+                else:
+                    box, score = tracker.track(frame)
+                track_s += time.perf_counter() - t0
+                boxes.append(box)
+                if sink is not None:
+                    shown = frame if gt is None or i >= len(gt) else draw_box(frame, gt[i], GT_COLOUR_RGB)
+                    sink.write(draw_box(shown, box, label=f"{score:.2f}"))
+                progress.update(task, advance=1, fps=f"{len(boxes) / track_s:.1f} fps")
+    except (ValueError, RuntimeError) as e:
+        if sink is not None:
+            sink.abort()
+        _fail(str(e))
+    if not boxes:
+        _fail(f"{source}: no frames could be read")
+    total_s = time.perf_counter() - start
+    if out:
+        write_results(out, np.asarray(boxes))
+    if sink is not None:
+        sink.close()
+    console.print(
+        f"[green]done[/]: {len(boxes)} frames, tracker {len(boxes) / track_s:.1f} fps, "
+        f"{len(boxes) / total_s:.1f} fps with decode{' and render' if sink else ''}"
+        + (f"; boxes -> {out}" if out else "") + (f"; video -> {render}" if render else "")
+    )
+
+
+def _split_names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [n for v in values for n in v.split(",") if n.strip()]
+
+
+def _load_benchmark(benchmark: str, root: Path, sequences: list[str] | None):
+    from .datasets import load_otb
+
+    if benchmark.lower() not in ("otb", "otb2015", "otb100", "otb2013"):
+        _fail(f"--benchmark {benchmark!r} is not supported (supported: otb)")
+    try:
+        return load_otb(root, _split_names(sequences))
+    except ValueError as e:
+        _fail(str(e))
+
+
+def _print_table(folder_scores, per_sequence: bool) -> None:
+    table = Table(title="OPE scores")
+    for col in ("tracker", "AUC", "P@20px", "norm P@0.2", "sequences", "frames"):
+        table.add_column(col, justify="left" if col == "tracker" else "right")
+    for fs in sorted(folder_scores, key=lambda f: -f.scores()["auc"] if f.curves else 1):
+        if not fs.curves:
+            continue
+        s = fs.scores()
+        frames = sum(v["frames"] for v in s["sequences"].values())
+        table.add_row(fs.name, f"{s['auc']:.3f}", f"{s['precision']:.3f}", f"{s['norm_precision']:.3f}",
+                      str(len(s["sequences"])), str(frames))
+    console.print(table)
+    if per_sequence:
+        for fs in folder_scores:
+            t = Table(title=f"{fs.name}: per sequence")
+            for col in ("sequence", "AUC", "P@20px", "norm P@0.2", "frames"):
+                t.add_column(col, justify="left" if col == "sequence" else "right")
+            for name, c in fs.curves.items():
+                t.add_row(name, f"{c.auc:.3f}", f"{c.precision_at_20:.3f}", f"{c.norm_precision_at_02:.3f}",
+                          str(c.frames))
+            console.print(t)
+    for fs in folder_scores:
+        if fs.missing:
+            missing = ", ".join(fs.missing)
+            console.print(f"[yellow]{fs.name}: no results for {len(fs.missing)} sequence(s): {missing}[/]")
+        for w in fs.warnings:
+            console.print(f"[yellow]{fs.name}: {w}[/]")
+
+
+EVAL_HELP = (
+    "One-pass evaluation, then scores and plots.\n\n"
+    "Protocol: the tracker starts from frame 1's ground truth (frame 1 is counted); IoU on continuous x,y,w,h; "
+    "success = IoU > t at t = 0, 0.05, ..., 1, AUC = their mean; precision = centre error <= 20 px; normalised "
+    "precision = centre error / ground-truth size <= 0.2; sequences weigh equally."
+)
+
+
+@app.command("eval", help=EVAL_HELP)
+def evaluate(
+    root: Annotated[Path, typer.Option(
+        help="Benchmark root: OTB sequence folders (and OTB2015.json for frame ranges).")],
+    weights: WeightsOpt,
+    out: Annotated[Path, typer.Option(help="Output folder: <out>/<tracker>/<seq>.txt, <out>/scores.json, plots.")],
+    benchmark: Annotated[str, typer.Option(help="Benchmark layout (otb).")] = "otb",
+    sequences: SequencesOpt = None,
+    name: Annotated[str | None, typer.Option(
+        help="Tracker name for the results folder (default: the model name).")] = None,
+    resume: Annotated[bool, typer.Option(help="Keep complete result files already in <out>/<tracker>/.")] = False,
+    invalid_gt: InvalidGtOpt = "otb",
+    per_sequence: Annotated[bool, typer.Option(help="Also print per-sequence scores.")] = True,
+    model: ModelOpt = None,
+    params: ParamsOpt = None,
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = 0,
+    more_sequences: Annotated[list[str] | None, typer.Argument(help="More sequence names (--sequences A B works).",
+                                                               show_default=False)] = None,
+) -> None:
+    """One-pass evaluation (see ``EVAL_HELP``)."""
+    if more_sequences:
+        sequences = [*(sequences or []), *more_sequences]
+    import json
+
+    from .evaluate import run_ope, score_folder, write_scores_json
+    from .plots import plot_all
+
+    _setup_torch(threads, device)
+    seqs = _load_benchmark(benchmark, root, sequences)
+    tracker = _load_tracker(weights, model, params, device)
+    tracker_name = name or tracker.name
+    with _progress() as progress:
+        task = progress.add_task(f"{tracker_name} OPE", total=sum(len(s) for s in seqs), fps="")
+        start = time.perf_counter()
+        done = [0]
+
+        def on_frame() -> None:
+            done[0] += 1
+            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+
+        def on_sequence(seq_name, seq_run) -> None:
+            if seq_run is None:
+                progress.console.print(f"  {seq_name}: kept existing results")
+                progress.update(task, advance=next(len(s) for s in seqs if s.name == seq_name))
+            else:
+                n, fps = len(seq_run.boxes_xywh), seq_run.track_fps
+                progress.console.print(f"  {seq_name}: {n} frames, {fps:.1f} fps")
+
+        report = run_ope(tracker, seqs, out, tracker_name, resume=resume, on_frame=on_frame, on_sequence=on_sequence)
+    for seq_name, reason in report.skipped.items():
+        console.print(f"[yellow]skipped {seq_name}: {reason}[/]")
+    fs = score_folder(report.tracker_dir, seqs, invalid_gt, name=tracker_name)
+    if not fs.curves:
+        _fail("no sequence could be tracked; see the skipped reasons above")
+    scores_path = out / "scores.json"
+    scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
+    scores[tracker_name] = fs.scores()
+    write_scores_json(scores_path, scores)
+    plots = plot_all({tracker_name: fs.curves}, out)
+    _print_table([fs], per_sequence)
+    plot_names = ", ".join(p.name for p in plots)
+    console.print(f"results -> {report.tracker_dir}, scores -> {scores_path}, plots -> {plot_names}")
+
+
+@app.command()
+def score(
+    results: Annotated[list[Path], typer.Option(
+        help="Result folder(s) of <seq>.txt files, one per tracker (an eval --out folder stands for its tracker "
+             "folders).")],
+    root: Annotated[Path, typer.Option(help="Benchmark root with the ground truth.")],
+    json_path: Annotated[Path | None, typer.Option(
+        "--json", help="Write the scores as JSON here (same shape as scores.json).")] = None,
+    plot_dir: Annotated[Path | None, typer.Option(help="Write success/precision plots (PNG) here.")] = None,
+    benchmark: Annotated[str, typer.Option(help="Benchmark layout (otb).")] = "otb",
+    sequences: SequencesOpt = None,
+    invalid_gt: InvalidGtOpt = "otb",
+    per_sequence: Annotated[bool, typer.Option(help="Also print per-sequence scores.")] = False,
+    more_results: Annotated[list[Path] | None, typer.Argument(help="More result folders (--results A B C works).",
+                                                              show_default=False)] = None,
+) -> None:
+    """Score existing result folders of any tracker (OTB format) and draw the plots."""
+    results = [*results, *(more_results or [])]
+    from .evaluate import expand_result_dirs, score_folder, scores_json, write_scores_json
+    from .plots import plot_all
+
+    seqs = _load_benchmark(benchmark, root, sequences)
+    try:
+        dirs = expand_result_dirs(results)
+    except ValueError as e:
+        _fail(str(e))
+    names = [d.name for d in dirs]
+    if len(set(names)) != len(names):
+        names = [f"{d.parent.name}/{d.name}" for d in dirs]
+    folder_scores = [score_folder(d, seqs, invalid_gt, name=n) for d, n in zip(dirs, names)]
+    if not any(fs.curves for fs in folder_scores):
+        _fail("no result file matched any sequence; check --root and the result file names (<seq>.txt)")
+    _print_table(folder_scores, per_sequence)
+    if json_path:
+        write_scores_json(json_path, scores_json(folder_scores))
+        console.print(f"scores -> {json_path}")
+    if plot_dir:
+        plots = plot_all({fs.name: fs.curves for fs in folder_scores if fs.curves}, plot_dir)
+        console.print(f"plots -> {', '.join(str(p) for p in plots)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

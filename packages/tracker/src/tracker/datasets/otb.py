@@ -1,0 +1,181 @@
+"""OTB-2013/2015 sequences: ``<Seq>/img/0001.jpg``... plus ``<Seq>/groundtruth_rect.txt``.
+
+Conventions and quirks handled here:
+
+- **Coordinates.** OTB ground truth is 1-based (MATLAB): ``x, y`` is the top-left pixel's index
+  counted from 1. This project's boxes are continuous with the origin at the top-left corner of the
+  top-left pixel, so reading subtracts 1 from ``x, y`` and :mod:`tracker.datasets.results` adds it
+  back when writing result files (OTB format). Scores do not depend on this shift as long as results
+  and ground truth are read the same way, which :func:`tracker.datasets.results.read_results` does.
+- **Delimiters.** Rows are separated by commas, tabs or spaces depending on the sequence.
+- **Two targets in one folder** (``groundtruth_rect.1.txt`` / ``.2.txt``: Jogging, Skating2) become
+  the sequences ``Jogging.1`` and ``Jogging.2`` (the OTB toolkit's and got10k's naming). A folder with
+  a single numbered file (Human4 has only ``groundtruth_rect.2.txt``) is named after the folder.
+  Result files and ``--sequences`` may use other spellings (``Jogging-1`` as pysot writes it,
+  ``jogging_1`` as in ``OTB2015.json``, ``Human4.2``): names match case-insensitively with ``.``,
+  ``-`` and ``_`` before the target number alike (:func:`normalise_name`).
+- **Frame ranges.** Some sequences use only part of their images (David 300-770, Tiger1 from 6,
+  BlurCar1 247-988, Football1 has 81 images for 74 rows ...). When ``OTB2015.json`` (pysot/DaSiamRPN
+  format) is found beside the sequence folders, its ``image_files`` list decides the frames; without
+  it, the known ranges below are used and a sequence with more images than rows uses its first
+  images. Ground-truth rows are matched one-to-one with those frames, or by frame number when the
+  file covers every image from frame 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .sequence import Sequence, list_images, normalise_name
+
+META_FILENAME = "OTB2015.json"
+
+# First and last frame numbers (1-based, inclusive) of the OTB-2015 sequences that do not use all
+# their images from frame 1 (the same ranges as OTB2015.json and the OTB toolkit's configSeqs).
+KNOWN_FRAME_RANGES = {
+    "david": (300, 770),
+    "tiger1": (6, 354),
+    "blurcar1": (247, 988),
+    "blurcar3": (3, 359),
+    "blurcar4": (18, 397),
+}
+
+_GT_FILE = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
+
+
+def read_otb_groundtruth(path: Path) -> np.ndarray:
+    """``[N, 4]`` xywh in this project's convention (1 subtracted from x, y); any of , tab space."""
+    rows = []
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), 1):
+        values = [v for v in re.split(r"[,\s]+", line.strip()) if v]
+        if not values:
+            continue
+        if len(values) != 4:
+            raise ValueError(f"{path}:{lineno}: expected 4 values x,y,w,h, got {len(values)}: {line!r}")
+        try:
+            rows.append([float(v) for v in values])
+        except ValueError as e:
+            raise ValueError(f"{path}:{lineno}: not numbers: {line!r}") from e
+    gt = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    gt[:, :2] -= 1.0
+    return gt
+
+
+def is_otb_sequence(folder: Path) -> bool:
+    folder = Path(folder)
+    return (folder / "img").is_dir() and bool(_gt_files(folder))
+
+
+def _gt_files(folder: Path) -> list[tuple[int | None, Path]]:
+    out = []
+    for p in Path(folder).iterdir() if Path(folder).is_dir() else []:
+        m = _GT_FILE.match(p.name)
+        if m:
+            out.append((int(m.group(1)) if m.group(1) else None, p))
+    return sorted(out, key=lambda t: (t[0] or 0))
+
+
+def load_meta(root: Path) -> dict | None:
+    """``OTB2015.json`` beside the sequence folders, indexed by normalised name, or None."""
+    path = Path(root) / META_FILENAME
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return {normalise_name(key): entry for key, entry in data.items()}
+
+
+def _frame_number(path: Path) -> int | None:
+    m = re.search(r"(\d+)$", path.stem)
+    return int(m.group(1)) if m else None
+
+
+def load_otb_folder(folder: Path, meta: dict | None = None) -> list[Sequence]:
+    """All target sequences of one OTB folder (one, or several for two-target folders)."""
+    folder = Path(folder)
+    gt_files = _gt_files(folder)
+    if not gt_files:
+        raise ValueError(f"{folder}: no groundtruth_rect*.txt")
+    images = list_images(folder / "img")
+    if not images:
+        raise ValueError(f"{folder}/img: no images")
+    attributes = []
+    if (folder / "attrs.txt").is_file():
+        attributes = [a.strip() for a in (folder / "attrs.txt").read_text().split(",") if a.strip()]
+    sequences = []
+    for target, gt_path in gt_files:
+        name = folder.name if len(gt_files) == 1 else f"{folder.name}.{target}"
+        keys = [normalise_name(name)]
+        if target is not None:
+            keys.append(normalise_name(f"{folder.name}.{target}"))
+        entry = next((meta[k] for k in keys if meta and k in meta), None)
+        frames = _select_frames(folder, images, entry)
+        gt = read_otb_groundtruth(gt_path)
+        gt = _align_rows(gt, frames, gt_path)
+        sequences.append(
+            Sequence(name=name, frames=frames, gt_xywh=gt, attributes=attributes, aliases=list(dict.fromkeys(keys)))
+        )
+    return sequences
+
+
+def _select_frames(folder: Path, images: list[Path], entry: dict | None) -> list[Path]:
+    if entry is not None:
+        by_name = {p.name: p for p in images}
+        missing = [f for f in entry["image_files"] if f not in by_name]
+        if missing:
+            raise ValueError(
+                f"{folder}/img: {len(missing)} images listed in {META_FILENAME} are missing, e.g. {missing[0]}"
+            )
+        return [by_name[f] for f in entry["image_files"]]
+    known = KNOWN_FRAME_RANGES.get(folder.name.lower())
+    if known is not None:
+        first, last = known
+        return [p for p in images if (n := _frame_number(p)) is not None and first <= n <= last]
+    return images
+
+
+def _align_rows(gt: np.ndarray, frames: list[Path], gt_path: Path) -> np.ndarray:
+    """Ground-truth rows for ``frames``: one-to-one, by frame number, or the first frames' rows."""
+    if len(gt) == len(frames):
+        return gt
+    numbers = [_frame_number(p) for p in frames]
+    if all(n is not None for n in numbers) and len(gt) >= max(numbers) and len(gt) > len(frames):
+        return gt[[n - 1 for n in numbers]]
+    if len(gt) < len(frames):
+        # More images than rows (Football1, Freeman3, Freeman4, Diving): the rows cover the first frames.
+        del frames[len(gt):]
+        return gt
+    raise ValueError(f"{gt_path}: {len(gt)} rows do not match {len(frames)} frames")
+
+
+def load_otb(root: Path, names: list[str] | None = None) -> list[Sequence]:
+    """OTB sequences under ``root`` (every sub-folder with ``img/`` and a ground-truth file).
+
+    ``names`` selects sequences by name or alias (error listing what exists when one is missing).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"OTB root {root} is not a folder")
+    meta = load_meta(root)
+    folders = [root] if is_otb_sequence(root) else sorted(p for p in root.iterdir() if is_otb_sequence(p))
+    if not folders:
+        raise ValueError(f"{root}: no OTB sequence folders (expected <Seq>/img/ and <Seq>/groundtruth_rect.txt)")
+    sequences: list[Sequence] = []
+    for folder in folders:
+        sequences.extend(load_otb_folder(folder, meta))
+    if names:
+        index = {}
+        for seq in sequences:
+            for alias in seq.match_keys():
+                index.setdefault(alias, seq)
+        missing = [n for n in names if normalise_name(n) not in index]
+        if missing:
+            raise ValueError(
+                f"sequences not found under {root}: {', '.join(missing)}; found: {', '.join(s.name for s in sequences)}"
+            )
+        picked = [index[normalise_name(n)] for n in names]
+        sequences = list({id(s): s for s in picked}.values())
+    return sequences

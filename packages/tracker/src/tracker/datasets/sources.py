@@ -1,0 +1,89 @@
+"""Frame sources for ``tracker run``: a video file, a folder of frames, or an OTB/VOT sequence folder.
+
+Every source yields RGB uint8 ``H x W x 3`` frames in order and may know the first frame's box
+(OTB/VOT ground truth) and a frame rate for rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .otb import is_otb_sequence, load_otb_folder
+from .sequence import Sequence, list_images, read_image_rgb
+from .vot import is_vot_sequence, load_vot_sequence
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+@dataclass
+class FrameSource:
+    """Frames of one video. ``kind`` is ``video``, ``frames``, ``otb`` or ``vot``."""
+
+    path: Path
+    kind: str
+    sequence: Sequence | None = None  # for frame folders and OTB/VOT sequences
+    fps: float = 30.0
+    frame_count: int | None = None
+
+    @property
+    def init_box_xywh(self) -> np.ndarray | None:
+        return None if self.sequence is None else self.sequence.init_box_xywh
+
+    def __len__(self) -> int:
+        return self.frame_count or 0
+
+    def frames(self) -> Iterator[np.ndarray]:
+        if self.sequence is not None:
+            yield from self.sequence
+            return
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise ValueError(f"cannot open video {self.path}")
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()
+
+
+def open_source(path: Path, otb_target: int = 1) -> FrameSource:
+    """Recognise ``path``: OTB folder (``img/`` + ``groundtruth_rect*.txt``; ``otb_target`` picks the
+    target in two-target folders), VOT folder (images + ``groundtruth.txt``), a folder of images, or a
+    video file readable by OpenCV."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"source {path} does not exist")
+    if path.is_dir():
+        if is_otb_sequence(path):
+            sequences = load_otb_folder(path)
+            if not 1 <= otb_target <= len(sequences):
+                raise ValueError(f"{path} has {len(sequences)} targets; --target must be 1..{len(sequences)}")
+            seq = sequences[otb_target - 1]
+            return FrameSource(path, "otb", seq, frame_count=len(seq))
+        if is_vot_sequence(path):
+            seq = load_vot_sequence(path)
+            return FrameSource(path, "vot", seq, frame_count=len(seq))
+        images = list_images(path)
+        if not images:
+            raise ValueError(f"{path}: no images (and not an OTB/VOT sequence folder)")
+        return FrameSource(path, "frames", Sequence(name=path.name, frames=images), frame_count=len(images))
+    if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+        read_image_rgb(path)
+        return FrameSource(path, "frames", Sequence(name=path.stem, frames=[path]), frame_count=1)
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise ValueError(f"cannot open {path} as a video (supported: {', '.join(VIDEO_SUFFIXES)} via OpenCV)")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    finally:
+        cap.release()
+    return FrameSource(path, "video", None, fps=float(fps) if fps > 0 else 30.0, frame_count=count)

@@ -1,0 +1,47 @@
+"""Build an online tracker from a model, a weights file or a trainer run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .base import OnlineTracker
+from .params import default_params, load_params
+from .rpn import RPNTracker
+from .siamfc import SiamFCTracker
+
+
+def resolve_weights_path(path: Path) -> Path:
+    """A weights file as given, or in a trainer run folder ``<run>/export/model.safetensors``, then
+    ``<run>/model.safetensors``."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for candidate in (path / "export" / "model.safetensors", path / "model.safetensors"):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(
+            f"{path} is a folder without export/model.safetensors or model.safetensors; "
+            "pass a weights file or a trainer run folder (export one with the trainer first)"
+        )
+    raise FileNotFoundError(f"weights not found: {path}")
+
+
+def build_tracker(model: torch.nn.Module, params=None, channels_last: bool = True) -> OnlineTracker:
+    """The online tracker for ``model`` (SiamFC's scale search, or the RPN post-processing)."""
+    if params is None:
+        params = default_params(model.name)
+    if model.name.startswith("siamfc"):
+        return SiamFCTracker(model, params, channels_last=channels_last)
+    return RPNTracker(model, params, channels_last=channels_last)
+
+
+def load_tracker(weights: Path, model_name: str | None = None, params_path: Path | None = None,
+                 device: str = "cpu", channels_last: bool = True) -> OnlineTracker:
+    """Load weights (file or run folder), pick the model's hyper-parameters, build the tracker."""
+    from ..weights import load_model
+
+    model = load_model(resolve_weights_path(weights), model_name=model_name, map_location=device)
+    return build_tracker(model, load_params(params_path, model.name), channels_last=channels_last)

@@ -1,0 +1,110 @@
+"""Tracking hyper-parameters per model family, loaded strictly from ``pipelines/track/<model>.toml``.
+
+The dataclass defaults are the published values (SiamFC: Bertinetto et al. 2016; RPN family: pysot's
+SiamRPN-AlexNet, and the seed author's DaSiamRPN values for the SSD models in their TOML files); a
+test keeps ``pipelines/track/*.toml`` loadable. Unknown keys and values of the wrong type are errors:
+a typo must never silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ParamsError(ValueError):
+    """Hyper-parameters that cannot be used as written."""
+
+
+@dataclass(frozen=True)
+class SiamFCParams:
+    """SiamFC's 3-scale search (values of the SiamFC-3s-color release)."""
+
+    scale_count: int = 3
+    scale_step: float = 1.0375
+    scale_penalty: float = 0.9745  # multiplies the responses of the side scales
+    scale_lr: float = 0.59
+    window_influence: float = 0.176  # Hann window mixed into the normalised response
+    response_upsample: int = 16  # 17x17 -> 272x272, bicubic
+    total_stride: int = 8
+    min_size_factor: float = 0.2  # target size kept within [factor * init, max_factor * init]
+    max_size_factor: float = 5.0
+
+
+@dataclass(frozen=True)
+class RPNParams:
+    """Post-processing of the RPN family (SiamRPN, SiamConcatRPN, SiamBroadcastRPN)."""
+
+    penalty_k: float = 0.16
+    window_influence: float = 0.40
+    lr: float = 0.30  # size learning rate; the effective one is penalty * confidence * lr
+    # "pysot": penalty = exp(-(r_c * s_c - 1) * k). "seed": the seed's divisor exp(k * r_c * s_c),
+    # i.e. the pysot penalty times exp(-k) (changes the balance with the window and the size lr).
+    penalty_form: str = "pysot"
+    min_size_px: float = 10.0
+    size_range_factor: float = 3.0  # size kept within [init / f, init * f]; 0 disables
+    clamp_to_frame: bool = True
+
+
+PENALTY_FORMS = ("pysot", "seed")
+
+# Per-model defaults that differ from the family's dataclass defaults (the seed author's values).
+_MODEL_DEFAULTS = {
+    "siamconcatrpn": {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295},
+    "siambroadcastrpn": {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295},
+}
+
+
+def params_class(model_name: str) -> type:
+    return SiamFCParams if model_name.startswith("siamfc") else RPNParams
+
+
+def default_params(model_name: str):
+    """The built-in hyper-parameters of ``model_name``; ``pipelines/track/<model>.toml`` holds the same."""
+    return params_class(model_name)(**_MODEL_DEFAULTS.get(model_name, {}))
+
+
+def params_from_dict(base, values: dict, source: str = "<dict>"):
+    """``base`` (a params dataclass) with ``values`` replaced; unknown keys or wrong types raise
+    :class:`ParamsError`."""
+    cls = type(base)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ParamsError(f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    checked = {}
+    for key, value in values.items():
+        expected = type(getattr(base, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not expected:
+            raise ParamsError(f"{source}: {key} must be {expected.__name__}, got {value!r}")
+        checked[key] = value
+    params = dataclasses.replace(base, **checked)
+    if isinstance(params, RPNParams) and params.penalty_form not in PENALTY_FORMS:
+        raise ParamsError(f"{source}: penalty_form must be one of {PENALTY_FORMS}, got {params.penalty_form!r}")
+    if isinstance(params, SiamFCParams) and (params.scale_count < 1 or params.scale_count % 2 == 0):
+        raise ParamsError(f"{source}: scale_count must be odd and positive, got {params.scale_count}")
+    return params
+
+
+def load_params(path: Path | None, model_name: str):
+    """Hyper-parameters for ``model_name`` from a TOML file (flat keys; keys it leaves out keep
+    :func:`default_params`), or :func:`default_params` when ``path`` is None."""
+    base = default_params(model_name)
+    if path is None:
+        return base
+    path = Path(path)
+    try:
+        values = tomllib.loads(path.read_text())
+    except FileNotFoundError as e:
+        raise ParamsError(f"tracking parameters file not found: {path}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ParamsError(f"{path}: not valid TOML: {e}") from e
+    return params_from_dict(base, values, str(path))
+
+
+def params_as_dict(params) -> dict:
+    return dataclasses.asdict(params)

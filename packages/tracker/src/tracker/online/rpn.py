@@ -1,0 +1,99 @@
+"""Online tracker of the RPN family: SiamRPN, SiamConcatRPN, SiamBroadcastRPN.
+
+Per frame: one search crop around the previous position with the model's search view; every
+default box decoded (:func:`siamcore.encoding.decode`); the post-processing of NETWORKS.md
+(:mod:`tracker.online.postprocess`): change penalty, Hann window per source map with its influence,
+best candidate, size smoothed with ``penalty * confidence * lr``, clamped to the frame, to
+``[init / 3, 3 init]`` and a minimum size. For models that need a guide (SiamConcatRPN) the
+exemplar guide is the initial box and the search guide the previous prediction, both as binary masks
+in crop coordinates (:func:`tracker.models.box_mask`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from siamcore.boxes import xywh_to_xyxy
+from siamcore.crop import frame_mean, frame_to_crop_xyxy, window_for_box_xywh
+from siamcore.encoding import decode
+
+from ..models import box_mask
+from .base import CropBatch, OnlineTracker, check_frame, check_init_box, model_device
+from .params import RPNParams
+from .postprocess import change_penalty, clamp_state, source_windows
+
+
+class RPNTracker(OnlineTracker):
+    def __init__(self, model: torch.nn.Module, params: RPNParams | None = None, channels_last: bool = True):
+        self.model = model.eval()
+        self.params = params or RPNParams()
+        self.name = model.name
+        self.device = model_device(model)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.exemplar_view = model.views["exemplar"]
+        self.search_view = model.views["search"]
+        self.default_boxes_cxcywh = model.default_boxes_cxcywh.detach().cpu().numpy().astype(np.float64)
+        self.variances = tuple(model.variances)
+        self.window = source_windows(self.default_boxes_cxcywh)
+        self.needs_guide = bool(getattr(model, "needs_guide", False))
+        self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
+        self._search = CropBatch(1, self.search_view.size, self.device, channels_last)
+        self._state = None
+
+    def _guide(self, box_xywh, window_xyxy, size: int) -> torch.Tensor | None:
+        if not self.needs_guide:
+            return None
+        box_crop = frame_to_crop_xyxy(xywh_to_xyxy(np.asarray(box_xywh, dtype=np.float64)), window_xyxy, size)
+        return box_mask(torch.as_tensor(box_crop[None], dtype=torch.float32, device=self.device), size)
+
+    @torch.inference_mode()
+    def init(self, frame: np.ndarray, box_xywh) -> None:
+        check_frame(frame)
+        box = check_init_box(box_xywh, frame)
+        window = window_for_box_xywh(box, self.exemplar_view)
+        self._exemplar.fill(0, frame, window, frame_mean(frame))
+        guide = self._guide(box, window, self.exemplar_view.size)
+        self._template = self.model.template(self._exemplar.ready(), guide)
+        self.centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+        self.size = (float(box[2]), float(box[3]))
+        self.init_size = self.size
+
+    @property
+    def box_xywh(self) -> np.ndarray:
+        (cx, cy), (w, h) = self.centre, self.size
+        return np.array([cx - w / 2, cy - h / 2, w, h])
+
+    @torch.inference_mode()
+    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        check_frame(frame)
+        p = self.params
+        prev = self.box_xywh
+        window = window_for_box_xywh(prev, self.search_view)
+        size = self.search_view.size
+        scale = size / (window[2] - window[0])  # search-crop px per frame px
+        self._search.fill(0, frame, window, frame_mean(frame))
+        guide = self._guide(prev, window, size)
+        conf_logits, loc_deltas = self.model.detect(self._template, self._search.ready(), guide)
+        conf = torch.sigmoid(conf_logits[0].float()).cpu().numpy().astype(np.float64)
+        target_w, target_h = self.size[0] * scale, self.size[1] * scale
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            pred = decode(loc_deltas[0].float().cpu().numpy().astype(np.float64), self.default_boxes_cxcywh,
+                          self.variances)
+            penalty = change_penalty(pred[:, 2], pred[:, 3], target_w, target_h, p.penalty_k, p.penalty_form)
+            pscore = (penalty * conf) * (1.0 - p.window_influence) + self.window * p.window_influence
+        usable = np.isfinite(pscore) & np.all(np.isfinite(pred), axis=1) & (pred[:, 2] > 0) & (pred[:, 3] > 0)
+        if not usable.any():  # a broken network output: keep the previous box rather than emit NaN
+            return prev, 0.0
+        best = int(np.argmax(np.where(usable, pscore, -np.inf)))
+
+        cx = window[0] + pred[best, 0] / scale
+        cy = window[1] + pred[best, 1] / scale
+        lr = penalty[best] * conf[best] * p.lr
+        w = self.size[0] * (1.0 - lr) + pred[best, 2] / scale * lr
+        h = self.size[1] * (1.0 - lr) + pred[best, 3] / scale * lr
+        fh, fw = frame.shape[:2]
+        cx, cy, w, h = clamp_state(cx, cy, w, h, (fw, fh), self.init_size, p.min_size_px, p.size_range_factor,
+                                   p.clamp_to_frame)
+        self.centre, self.size = (cx, cy), (w, h)
+        return self.box_xywh, float(conf[best])

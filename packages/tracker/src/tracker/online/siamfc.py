@@ -1,0 +1,90 @@
+"""SiamFC's online tracker (Bertinetto et al. 2016): a 3-scale search on one score map per scale.
+
+The scales ``step^{-1, 0, 1}`` are cropped with the model's search view (``window_for_box_xywh`` with
+``scale=``) into one batch and scored in one forward pass. Each 17x17 map is upsampled x16 (bicubic,
+272x272), the side scales are multiplied by the scale penalty, the scale with the highest peak wins;
+its response is normalised (min 0, sum 1) and mixed with a normalised Hann window; the peak's offset
+from the map centre, times ``total_stride / upsample`` crop px and the crop's frame scale, moves the
+target; the size follows the winning scale with the scale learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+from siamcore.crop import frame_mean, window_for_box_xywh
+
+from .base import CropBatch, OnlineTracker, check_frame, check_init_box, model_device
+from .params import SiamFCParams
+from .postprocess import normalise_response, normalised_hann_2d
+
+
+class SiamFCTracker(OnlineTracker):
+    def __init__(self, model: torch.nn.Module, params: SiamFCParams | None = None, channels_last: bool = True):
+        self.model = model.eval()
+        self.params = p = params or SiamFCParams()
+        self.name = model.name
+        self.device = model_device(model)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.exemplar_view = model.views["exemplar"]
+        self.search_view = model.views["search"]
+        self.scale_factors = p.scale_step ** (np.arange(p.scale_count) - (p.scale_count - 1) / 2)
+        self.scale_penalties = np.where(np.arange(p.scale_count) == p.scale_count // 2, 1.0, p.scale_penalty)
+        self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
+        self._search = CropBatch(p.scale_count, self.search_view.size, self.device, channels_last)
+        self._window = None
+
+    @torch.inference_mode()
+    def init(self, frame: np.ndarray, box_xywh) -> None:
+        check_frame(frame)
+        box = check_init_box(box_xywh, frame)
+        self._exemplar.fill(0, frame, window_for_box_xywh(box, self.exemplar_view), frame_mean(frame))
+        self._template = self.model.template(self._exemplar.ready())
+        self.centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+        self.size = (float(box[2]), float(box[3]))
+        self.init_size = self.size
+
+    @property
+    def box_xywh(self) -> np.ndarray:
+        (cx, cy), (w, h) = self.centre, self.size
+        return np.array([cx - w / 2, cy - h / 2, w, h])
+
+    @torch.inference_mode()
+    def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        check_frame(frame)
+        p = self.params
+        prev = self.box_xywh
+        fill = frame_mean(frame)
+        windows = [window_for_box_xywh(prev, self.search_view, scale=float(f)) for f in self.scale_factors]
+        for i, window in enumerate(windows):
+            self._search.fill(i, frame, window, fill)
+        scores = self.model.score(self._template, self._search.ready())[:, 0].float().cpu().numpy()
+
+        up_size = p.response_upsample * scores.shape[-1]
+        if self._window is None or self._window.shape[0] != up_size:
+            self._window = normalised_hann_2d(up_size)
+        responses = [cv2.resize(s, (up_size, up_size), interpolation=cv2.INTER_CUBIC) for s in scores]
+        peaks = [r.max() * pen for r, pen in zip(responses, self.scale_penalties)]
+        best = int(np.argmax(peaks))
+        response = (1.0 - p.window_influence) * normalise_response(responses[best]) + p.window_influence * self._window
+        row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+
+        centre_index = (up_size - 1) / 2.0
+        window = windows[best]
+        crop_to_frame = (window[2] - window[0]) / self.search_view.size
+        step = p.total_stride / p.response_upsample * crop_to_frame
+        cx = self.centre[0] + (col - centre_index) * step
+        cy = self.centre[1] + (row - centre_index) * step
+        s = (1.0 - p.scale_lr) + p.scale_lr * float(self.scale_factors[best])
+        lo, hi = p.min_size_factor, p.max_size_factor
+        w = min(max(self.size[0] * s, self.init_size[0] * lo), self.init_size[0] * hi)
+        h = min(max(self.size[1] * s, self.init_size[1] * lo), self.init_size[1] * hi)
+        fh, fw = frame.shape[:2]
+        self.centre = (min(max(cx, 0.0), float(fw)), min(max(cy, 0.0), float(fh)))
+        self.size = (w, h)
+        score = 0.5 * (1.0 + math.tanh(0.5 * float(scores[best].max())))  # sigmoid of the peak logit, no overflow
+        return self.box_xywh, score

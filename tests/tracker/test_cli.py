@@ -1,0 +1,197 @@
+"""The ``tracker`` CLI end to end: eval (acceptance with the real SiamFC weights), score, run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.datasets import load_otb, read_results, write_results
+from tracker.models import create_model
+from tracker.weights import save_model
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    """Run the CLI; ``.text`` is its output with rich's line wrapping undone."""
+    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    result.text = " ".join(result.output.split())
+    return result
+
+
+@pytest.fixture(autouse=True)
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(2, before))
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_eval_siamfc_on_couple_and_crossing_meets_acceptance(shared_data, tmp_path):
+    out = tmp_path / "eval"
+    result = invoke("eval", "--benchmark", "otb", "--root", shared_data / "otb", "--weights",
+                    shared_data / "weights" / "siamfc_alexnet.safetensors", "--sequences", "Couple", "Crossing",
+                    "--out", out, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((out / "scores.json").read_text())
+    seqs = scores["siamfc"]["sequences"]
+    assert seqs["Couple"]["auc"] >= 0.68, seqs
+    assert seqs["Crossing"]["auc"] >= 0.75, seqs
+    assert seqs["Couple"]["frames"] == 140 and seqs["Crossing"]["frames"] == 120
+    assert set(scores["siamfc"]) == {"auc", "precision", "norm_precision", "sequences"}
+    assert scores["siamfc"]["auc"] == pytest.approx((seqs["Couple"]["auc"] + seqs["Crossing"]["auc"]) / 2)
+    rows = (out / "siamfc" / "Couple.txt").read_text().splitlines()
+    assert len(rows) == 140 and rows[0] == "51.0000,47.0000,25.0000,62.0000"  # frame 1 = ground truth
+    for name in ("success.png", "precision.png", "norm_precision.png"):
+        assert Image.open(out / name).size[0] > 300
+
+    # scoring the folder again with `tracker score` gives the same numbers
+    result = invoke("score", "--results", out, "--root", shared_data / "otb", "--sequences", "Couple,Crossing",
+                    "--json", tmp_path / "again.json")
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again.json").read_text())["siamfc"]
+    assert again["auc"] == pytest.approx(scores["siamfc"]["auc"])
+    assert again["sequences"]["Couple"] == pytest.approx(seqs["Couple"])
+
+
+def make_otb(root: Path, count: int = 6) -> None:
+    """Two generated OTB sequences (one two-target folder) with a moving square."""
+    rng = np.random.default_rng([11, count])
+    for folder, targets in (("Walk", [None]), ("Jogging", [1, 2])):
+        (root / folder / "img").mkdir(parents=True)
+        rows = {t: [] for t in targets}
+        for i in range(count):
+            frame = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+            for t in targets:
+                x, y = 20 + 3 * i + 50 * (t or 0), 30 + 2 * i
+                frame[y : y + 24, x : x + 20] = (250, 30, 30)
+                rows[t].append((x + 1, y + 1, 20, 24))  # 1-based like OTB
+            cv2.imwrite(str(root / folder / "img" / f"{i + 1:04d}.jpg"), frame)
+        for t, r in rows.items():
+            name = "groundtruth_rect.txt" if t is None else f"groundtruth_rect.{t}.txt"
+            (root / folder / name).write_text("".join("\t".join(map(str, row)) + "\n" for row in r))
+
+
+def test_score_result_folders_json_shape_aliases_and_plots(tmp_path):
+    root = tmp_path / "otb"
+    make_otb(root)
+    seqs = load_otb(root)
+    perfect, shifted = tmp_path / "res" / "Perfect", tmp_path / "res" / "Shifted"
+    for seq in seqs:
+        write_results(perfect / f"{seq.name}.txt", seq.gt_xywh)
+        pysot_name = seq.name.replace(".", "-")  # pysot writes Jogging-1.txt
+        write_results(shifted / f"{pysot_name}.txt", seq.gt_xywh + [10, 0, 0, 0])
+    (shifted / "Walk.txt").unlink()  # missing for one tracker: reported, not scored
+
+    result = invoke("score", "--results", perfect, shifted, "--root", root, "--json", tmp_path / "s.json",
+                    "--plot-dir", tmp_path / "plots")
+    assert result.exit_code == 0, result.output
+    assert "no results for 1 sequence(s): Walk" in result.text
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert set(scores) == {"Perfect", "Shifted"}
+    assert scores["Perfect"]["auc"] == pytest.approx(20 / 21)
+    assert set(scores["Perfect"]["sequences"]) == {"Walk", "Jogging.1", "Jogging.2"}
+    assert set(scores["Shifted"]["sequences"]) == {"Jogging.1", "Jogging.2"}
+    s = scores["Shifted"]["sequences"]["Jogging.1"]
+    assert set(s) == {"auc", "precision", "norm_precision", "frames"} and s["frames"] == 6
+    # a 10 px shift of a 20x24 box: IoU 10*24 / (30*24) = 1/3; error 10 px <= 20; normalised 0.5 > 0.2
+    assert s["auc"] == pytest.approx(7 / 21) and s["precision"] == 1.0 and s["norm_precision"] == 0.0
+    assert (tmp_path / "plots" / "success.png").is_file() and (tmp_path / "plots" / "precision.png").is_file()
+
+    # the parent folder stands for its tracker folders
+    result = invoke("score", "--results", tmp_path / "res", "--root", root)
+    assert result.exit_code == 0 and "Perfect" in result.text and "Shifted" in result.text
+
+    result = invoke("score", "--results", tmp_path / "nowhere", "--root", root)
+    assert result.exit_code == 2 and "does not exist" in result.text
+
+
+@pytest.fixture
+def siamrpn_run(tmp_path) -> Path:
+    """A trainer-style run folder holding randomly initialised SiamRPN weights in export/."""
+    torch.manual_seed(0)
+    run = tmp_path / "run"
+    save_model(create_model("siamrpn"), run / "export" / "model.safetensors")
+    return run
+
+
+def test_eval_with_a_run_folder_and_resume(tmp_path, siamrpn_run):
+    root = tmp_path / "otb"
+    make_otb(root, count=4)
+    out = tmp_path / "eval"
+    result = invoke("eval", "--root", root, "--weights", siamrpn_run, "--out", out, "--name", "rpn-random")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "rpn-random").glob("*.txt")) == ["Jogging.1.txt", "Jogging.2.txt", "Walk.txt"]
+    assert len(read_results(out / "rpn-random" / "Walk.txt")) == 4
+    scores = json.loads((out / "scores.json").read_text())
+    assert set(scores["rpn-random"]["sequences"]) == {"Walk", "Jogging.1", "Jogging.2"}
+
+    before = (out / "rpn-random" / "Walk.txt").stat().st_mtime_ns
+    result = invoke("eval", "--root", root, "--weights", siamrpn_run, "--out", out, "--name", "rpn-random",
+                    "--resume", "--sequences", "Walk")
+    assert result.exit_code == 0 and "kept existing results" in result.text
+    assert (out / "rpn-random" / "Walk.txt").stat().st_mtime_ns == before
+
+    result = invoke("eval", "--root", tmp_path / "empty", "--weights", siamrpn_run, "--out", out)
+    assert result.exit_code == 2 and "not a folder" in result.text
+    result = invoke("eval", "--root", root, "--weights", tmp_path / "norun", "--out", out)
+    assert result.exit_code == 2 and "weights not found" in result.text
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_run_on_a_frame_folder_writes_boxes_and_video(tmp_path, siamrpn_run, suffix):
+    frames = tmp_path / "frames"
+    make_otb(tmp_path / "otb", count=5)
+    os.symlink(tmp_path / "otb" / "Walk" / "img", frames)
+    out, video = tmp_path / "boxes.txt", tmp_path / f"out{suffix}"
+    result = invoke("run", "--weights", siamrpn_run, "--source", frames, "--init", "20,30,20,24", "--out", out,
+                    "--render", video)
+    assert result.exit_code == 0, result.output
+    boxes = read_results(out)
+    assert boxes.shape == (5, 4) and boxes[0].tolist() == [20, 30, 20, 24]
+    if suffix == ".gif":
+        assert Image.open(video).n_frames == 5
+    else:
+        cap = cv2.VideoCapture(str(video))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+        cap.release()
+    assert not list(tmp_path.glob(".*partial*"))
+
+    result = invoke("run", "--weights", siamrpn_run, "--source", frames)
+    assert result.exit_code == 2 and "--init" in result.text
+    result = invoke("run", "--weights", siamrpn_run, "--source", frames, "--init", "1,2,3")
+    assert result.exit_code == 2 and "x,y,w,h" in result.text
+    result = invoke("run", "--weights", siamrpn_run, "--source", frames, "--init", "1,2,3,4", "--render",
+                    tmp_path / "x.png")
+    assert result.exit_code == 2 and ".mp4" in result.text
+
+
+def test_run_siamfc_on_vot_bag_start_follows_the_bag(shared_data, tmp_path):
+    """The first 25 frames of the real VOT bag (init from its ground truth), rendered as GIF."""
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    src = shared_data / "vot" / "bag"
+    for i in range(1, 26):
+        os.symlink(src / f"{i:08d}.jpg", bag / f"{i:08d}.jpg")
+    (bag / "groundtruth.txt").write_text("".join((src / "groundtruth.txt").read_text().splitlines(True)[:25]))
+    out, gif = tmp_path / "bag.txt", tmp_path / "bag.gif"
+    result = invoke("run", "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--source", bag,
+                    "--out", out, "--render", gif, "--show-gt", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    from tracker.datasets import load_vot_sequence
+    from tracker.metrics import overlaps
+
+    gt = load_vot_sequence(bag).gt_xywh
+    iou = overlaps(read_results(out), gt)
+    assert iou.mean() > 0.6, iou
+    assert Image.open(gif).n_frames == 25
