@@ -98,3 +98,36 @@ def vid_bad(tmp_path_factory) -> BadDataset:
     synthetic.write_vid(root, {"train": 1}, frames=10, size=(160, 120), seed=1, tracks_per_snippet=2)
     return BadDataset(root, synthetic.write_vid_bad(root, frames=10, size=(160, 120), seed=1))
 
+
+
+# --- COCO (dataprep.synthetic_coco) --------------------------------------------------------------
+# - ``coco_mini_root``: the real sample (3 VOC photos, polygons, id 0 ``_background_``) laid out as
+#   ROOT/annotations/instances_val2017.json + ROOT/val2017/JPEGImages/ (symlinks); skips without shared data.
+# - ``coco_dataset``: generated split ``train2017``, 6 images, polygons + RLE + uncompressed RLE,
+#   a crowd region, a tiny instance, a single-instance category (kite), a too-long snake.
+# - ``coco_bad``: split ``bad2017`` with one broken input per case (``.bad``), plus the annotation
+#   files ``instances_notjson.json`` and ``instances_nokeys.json``.
+
+
+@pytest.fixture(scope="session")
+def coco_mini_root(shared_data, tmp_path_factory) -> Path:
+    from dataprep.synthetic_coco import link_coco_mini
+
+    return link_coco_mini(shared_data / "coco-mini", tmp_path_factory.mktemp("coco_mini"), "val2017")
+
+
+@pytest.fixture(scope="session")
+def coco_dataset(tmp_path_factory) -> GeneratedDataset:
+    from dataprep.synthetic_coco import write_coco
+
+    root = tmp_path_factory.mktemp("coco")
+    instances = write_coco(root, "train2017", images=6, seed=0)
+    return GeneratedDataset(root, {i.ann_id: i for i in instances})
+
+
+@pytest.fixture(scope="session")
+def coco_bad(tmp_path_factory) -> BadDataset:
+    from dataprep.synthetic_coco import write_coco_bad
+
+    root = tmp_path_factory.mktemp("coco_bad")
+    return BadDataset(root, write_coco_bad(root, "bad2017", seed=1))

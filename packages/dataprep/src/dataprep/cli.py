@@ -81,8 +81,8 @@ def build(
     ),
     distractors: Optional[str] = typer.Option(
         None, "--distractors", help="Paste same-class distractors cut from a COCO-format folder into search crops: "
-        "coco:ROOT (its split: config 'distractors.split', else train2017), or none. COCO builds use their own "
-        "images by default; other datasets paste none unless given.", show_default=False,
+        "coco:ROOT (its split: config 'distractors.split', else train2017 or the folder's only split), or none. "
+        "COCO builds use their own images by default; other datasets paste none unless given.", show_default=False,
     ),
     p_distractor: Optional[float] = typer.Option(
         None, "--p-distractor", help="Probability that a pair gets a distractor. Default: config, else 1.0 for COCO, "

@@ -6,7 +6,9 @@ Precedence, highest first: command-line flags, the ``--config`` TOML file, envir
 Paths:
 
 - dataset root: ``--root``, else ``root`` in the config, else ``$SIAMTRACK_TRACKINGNET_ROOT`` /
-  ``$SIAMTRACK_VID_ROOT``, else ``./data/trackingnet`` / ``./data/ILSVRC2015``.
+  ``$SIAMTRACK_VID_ROOT`` / ``$SIAMTRACK_COCO_ROOT``, else ``./data/trackingnet`` / ``./data/ILSVRC2015`` /
+  ``./data/coco``.
+- distractor bank (``[distractors]``): see :class:`DistractorConfig`.
 - output folder: ``--out``, else ``out`` in the config, else ``$SIAMTRACK_DATA_OUT/<dataset>``,
   else ``./shards/<dataset>``.
 
@@ -48,6 +50,7 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
         "pairs": {"per_sequence": 1},
         "distractors": {"source": "coco", "p_distractor": 1.0},
         "photometric": {"enabled": True},
+        "output": {"videos_per_shard": 256},  # images per shard (~3 usable instances each)
     },
 }
 
@@ -142,7 +145,7 @@ class DistractorConfig:
     ``source``: ``"coco"`` pastes instances from a COCO-format folder (``--distractors coco:ROOT``),
     ``""`` / ``"none"`` pastes nothing. ``root`` (a path, not hashed) defaults to the build's own root
     for COCO builds, else ``$SIAMTRACK_COCO_ROOT``, else ``./data/coco``; ``split`` to the build's
-    split for COCO builds, else ``train2017``.
+    split for a COCO build's own root, else ``train2017`` (or the only split the folder has).
     """
 
     source: str = ""
@@ -471,7 +474,13 @@ def resolve_distractors(cfg: BuildConfig, build_root: Path, environ=os.environ) 
     split = t.split
     if split is None:
         own = cfg.dataset == "coco" and cfg.splits and root == Path(build_root).absolute()
-        split = cfg.splits[0] if own else "train2017"
+        if own:
+            split = cfg.splits[0]
+        else:  # train2017, or the only split the folder has
+            from dataprep.sources.coco import present_splits
+
+            present = present_splits(root)
+            split = present[0] if len(present) == 1 else "train2017"
     return cfg.replace(distractors=dataclasses.replace(t, root=str(root), split=split))
 
 

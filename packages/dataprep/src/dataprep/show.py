@@ -116,7 +116,9 @@ def check_terms(terms: list[str]) -> None:
             raise ShowError("--where needs a term, e.g. has_distractor, negative, class_name=person")
 
 
-def select_rows(rows: list[dict], n: int, where: list[str] = (), dataset: str | None = None, seed: int = 0) -> list[dict]:
+def select_rows(
+    rows: list[dict], n: int, where: list[str] = (), dataset: str | None = None, seed: int = 0
+) -> list[dict]:
     """``n`` rows drawn uniformly without replacement from those passing every filter (seeded), in
     (shard, key) order. ShowError when none passes."""
     terms = list(where) + ([f"dataset={dataset}"] if dataset else [])

@@ -31,6 +31,7 @@ import io
 import json
 import math
 import os
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -115,10 +116,12 @@ def _validated(data, path: Path, split: str) -> tuple[dict, dict[int, str], list
     skips: list[Skip] = []
     categories: dict[int, dict] = {}
     for c in data["categories"]:
-        if isinstance(c, dict) and _is_int(c.get("id")) and isinstance(c.get("name"), str) and c["id"] not in categories:
+        ok = isinstance(c, dict) and _is_int(c.get("id")) and isinstance(c.get("name"), str)
+        if ok and c["id"] not in categories:
             categories[c["id"]] = c
         else:
-            skips.append(Skip(f"{where}/category", "malformed_annotation", f"bad or duplicate category entry {str(c)[:120]}"))
+            skips.append(Skip(f"{where}/category", "malformed_annotation",
+                              f"bad or duplicate category entry {str(c)[:120]}"))
     images: dict[int, dict] = {}
     for im in data["images"]:
         ok = (
@@ -155,7 +158,8 @@ def _validated(data, path: Path, split: str) -> tuple[dict, dict[int, str], list
         seen.add(a["id"])
         annotations.append(a)
     names = {i: c["name"] for i, c in categories.items()}
-    return {"images": list(images.values()), "annotations": annotations, "categories": list(categories.values())}, names, skips
+    dataset = {"images": list(images.values()), "annotations": annotations, "categories": list(categories.values())}
+    return dataset, names, skips
 
 
 @functools.lru_cache(maxsize=4)
@@ -237,18 +241,20 @@ def decode_mask(index: CocoIndex, ann: dict) -> np.ndarray | None:
     """The instance's full-image boolean mask (pycocotools ``annToMask``: polygons and RLE), or None
     when it does not decode or is empty."""
     try:
-        mask = index.coco.annToMask(ann)
+        with warnings.catch_warnings():  # pycocotools' numpy-2 copy= DeprecationWarning, once per mask
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mask = index.coco.annToMask(ann)
     except Exception:  # pycocotools raises plain Exception/TypeError/IndexError for bad segmentations
         return None
     return mask.astype(bool) if mask is not None and mask.any() else None
 
 
-def _aggregate(where: str, problems: dict[str, list[int]], details: dict[str, str]) -> list[Skip]:
+def _aggregate(where: str, problems: dict[str, list[int]], details: dict[str, list[str]]) -> list[Skip]:
     out = []
     for reason in sorted(problems):
         ids = problems[reason]
         shown = ", ".join(str(i) for i in ids[:20]) + (", ..." if len(ids) > 20 else "")
-        out.append(Skip(where, reason, f"{len(ids)} instance(s) [{shown}]: {details[reason]}"))
+        out.append(Skip(where, reason, f"{len(ids)} instance(s) [{shown}]: {'; '.join(details[reason][:4])}"))
     return out
 
 
@@ -296,7 +302,7 @@ def load_video(video: VideoRef, min_area_px: float = DEFAULT_MIN_AREA_PX) -> tup
     image = index.image(image_id)
     ref = FrameRef(str(image_path(video.root, video.split, image["file_name"])))
     problems: dict[str, list[int]] = defaultdict(list)
-    details: dict[str, str] = {}
+    details: dict[str, list[str]] = defaultdict(list)
     sequences = []
     for ann in index.annotations_of(image_id):
         problem = instance_problem(ann, image, min_area_px)
@@ -304,7 +310,8 @@ def load_video(video: VideoRef, min_area_px: float = DEFAULT_MIN_AREA_PX) -> tup
             problem = ("degenerate_mask", "the mask decodes empty")
         if problem is not None:
             problems[problem[0]].append(ann["id"])
-            details.setdefault(problem[0], problem[1])
+            if problem[1] not in details[problem[0]]:
+                details[problem[0]].append(problem[1])
             continue
         boxes = np.array([ann["bbox"]], dtype=np.float64)
         boxes.setflags(write=False)
@@ -393,6 +400,7 @@ def load_bank(root: str | os.PathLike, split: str, min_area_px: float = DEFAULT_
         present = present_splits(root)
         raise SourceError(
             f"distractor bank not found: looked for {path}. Point --distractors coco:ROOT at a COCO folder"
-            + (f" and pick a split it has ({', '.join(present)})" if present else " holding annotations/instances_<split>.json")
+            + (f" and pick a split it has ({', '.join(present)})" if present
+               else " holding annotations/instances_<split>.json")
         ) from None
     return _load_bank_cached(root, split, float(min_area_px), st.st_mtime_ns, st.st_size)
