@@ -1,0 +1,312 @@
+"""The one training configuration: strict dataclasses loaded from TOML.
+
+Every run folder holds ``config.toml``, the *resolved* configuration (file + ``--set`` overrides +
+command-line flags), so ``trainer fit --config RUN/config.toml`` repeats a run. Unknown keys are
+errors (a typo must never silently fall back to a default), and so are values of the wrong type.
+
+Sections: ``[model]`` (which network and its constructor arguments), ``[data]`` (shard folders,
+mixture, epoch definition, loader), ``[augment]`` (photometric augmentation), ``[loss]`` (matching
+thresholds and loss weights, seed 3.1), ``[optim]`` (optimiser, lr schedule, clipping) and
+``[train]`` (seed, batch, epochs, checkpoints, logging, device).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used as written (unknown key, wrong type, bad value)."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "siamrpn"
+    # Constructor keyword arguments passed to ``tracker.models.create_model(name, **args)``.
+    args: dict = field(default_factory=dict)
+    # torchvision-named ImageNet weights or SiamFC AlexNet weights for the backbone ("" = none).
+    backbone_weights: str = ""
+    # Parameter-name prefixes to freeze (requires_grad False), e.g. ["backbone.conv1", "backbone.layer1"].
+    freeze: list = field(default_factory=list)
+
+
+@dataclass
+class DataConfig:
+    # Build folders written by ``dataprep build`` (``--shards`` on the command line).
+    shards: list = field(default_factory=list)
+    # Mixture weight per shard folder (empty = 1.0 each). With ``samples_per_epoch = 0`` a weight
+    # multiplies the folder's pairs per sequence (1.0 = one pair per sequence, the seed's epoch);
+    # otherwise the weights split ``samples_per_epoch`` between folders.
+    weights: list = field(default_factory=list)
+    samples_per_epoch: int = 0
+    # Samples read in key order from one shard before moving to another shard (read locality).
+    block_size: int = 64
+    # Shuffle buffer (samples): the emission order mixes this many consecutive reads.
+    shuffle_buffer: int = 1024
+    workers: int = 4
+    prefetch_factor: int = 4
+    # Held-out sequences for validation: a fixed fraction chosen by hashing the sequence id.
+    val_fraction: float = 0.02
+    val_samples: int = 256
+    val_grid: int = 8
+
+
+@dataclass
+class AugmentConfig:
+    """Photometric augmentation of both crops (uint8, applied in the loader workers)."""
+
+    grayscale_p: float = 0.2  # whole pair to gray (seed / author: 20 % of pairs)
+    brightness_p: float = 0.5
+    brightness_px: float = 32.0  # additive offset, uniform in +-brightness_px
+    contrast_p: float = 0.5
+    contrast: float = 0.2  # gain uniform in 1 +- contrast
+    saturation_p: float = 0.5
+    saturation: float = 0.3  # blend with gray, factor uniform in 1 +- saturation
+    blur_p: float = 0.2
+    blur_max_px: int = 5  # motion-blur kernel length, uniform in [3, blur_max_px]
+
+
+@dataclass
+class LossConfig:
+    iou_positive: float = 0.55
+    iou_negative: float = 0.3
+    alpha: float = 1.5
+    negatives_per_positive: int = 3
+    min_negatives: int = 10  # hard negatives kept in a sample without positives
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # "adam" | "sgd"
+    lr: float = 1e-3
+    lr_decay: float = 0.99
+    lr_decay_every: int = 1000  # steps
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0  # max gradient norm; 0 = off
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    batch_size: int = 16
+    epochs: int = 100
+    max_steps: int = 0  # 0 = no limit besides epochs
+    device: str = "auto"  # "auto" | "cuda" | "cpu"
+    amp: bool = True  # bf16 autocast, CUDA only
+    channels_last: bool = True  # CUDA only
+    log_every: int = 20
+    checkpoint_every: int = 1000  # steps; a checkpoint is also written at each epoch end
+    keep_checkpoints: int = 3
+    validate: bool = True
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def check(self) -> Config:
+        """Value checks that types alone cannot express; returns self."""
+        d, t, o, lo = self.data, self.train, self.optim, self.loss
+        if o.name not in ("adam", "sgd"):
+            raise ConfigError(f"optim.name must be 'adam' or 'sgd', got {o.name!r}")
+        if t.device not in ("auto", "cuda", "cpu"):
+            raise ConfigError(f"train.device must be 'auto', 'cuda' or 'cpu', got {t.device!r}")
+        if d.weights and d.shards and len(d.weights) != len(d.shards):
+            raise ConfigError(f"data.weights has {len(d.weights)} entries for {len(d.shards)} shard folders")
+        if any(not (w >= 0 and math.isfinite(w)) for w in d.weights):
+            raise ConfigError(f"data.weights must be finite and >= 0, got {d.weights}")
+        if not 0 <= lo.iou_negative <= lo.iou_positive <= 1:
+            raise ConfigError("need 0 <= loss.iou_negative <= loss.iou_positive <= 1")
+        for name, value in (
+            ("train.batch_size", t.batch_size),
+            ("train.epochs", t.epochs),
+            ("train.checkpoint_every", t.checkpoint_every),
+            ("train.keep_checkpoints", t.keep_checkpoints),
+            ("train.log_every", t.log_every),
+            ("data.block_size", d.block_size),
+            ("data.shuffle_buffer", d.shuffle_buffer),
+            ("optim.lr_decay_every", o.lr_decay_every),
+        ):
+            if value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
+        if d.workers < 0 or t.max_steps < 0 or d.samples_per_epoch < 0:
+            raise ConfigError("data.workers, train.max_steps and data.samples_per_epoch must be >= 0")
+        if not 0 <= d.val_fraction < 1:
+            raise ConfigError(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
+        return self
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+def _section_class(name: str):
+    return {
+        "model": ModelConfig,
+        "data": DataConfig,
+        "augment": AugmentConfig,
+        "loss": LossConfig,
+        "optim": OptimConfig,
+        "train": TrainConfig,
+    }[name]
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    """Check ``value`` against a field type (TOML ints are accepted for floats)."""
+    origin = typing.get_origin(typ) or typ
+    if isinstance(typ, str):  # postponed annotations
+        origin = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[typ]
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if not isinstance(value, origin):
+        raise ConfigError(f"{where}: expected {origin.__name__}, got {type(value).__name__} ({value!r})")
+    return value
+
+
+def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Overlay a nested dict (as read from TOML) onto ``base`` (default: the seed defaults). Strict."""
+    cfg = Config() if base is None else dataclasses.replace(base)
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown config section [{section}]; known sections: {', '.join(_SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        cls = _section_class(section)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        current = dataclasses.replace(getattr(cfg, section))
+        for key, value in values.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"unknown config key {section}.{key}; known keys in [{section}]: {', '.join(fields)}"
+                )
+            setattr(current, key, _coerce(value, fields[key].type, f"{section}.{key}"))
+        setattr(cfg, section, current)
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Seed defaults, then the TOML file (if any), then ``key=value`` overrides; checked."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    cfg = from_dict(data)
+    return apply_overrides(cfg, overrides).check()
+
+
+def parse_override(item: str) -> tuple[str, str, Any]:
+    """``section.key=value`` -> (section, key, value); the value is read as TOML, else as a string."""
+    if "=" not in item:
+        raise ConfigError(f"--set expects section.key=value, got {item!r}")
+    dotted, raw = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if len(parts) < 2:
+        raise ConfigError(f"--set expects section.key=value, got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    if len(parts) > 2:  # e.g. model.args.width=32: a key inside a table field
+        for p in reversed(parts[2:]):
+            value = {p: value}
+    return parts[0], parts[1], value
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    for item in overrides:
+        section, key, value = parse_override(item)
+        if isinstance(value, dict) and section in _SECTIONS:
+            current = getattr(getattr(cfg, section), key, None)
+            if isinstance(current, dict):
+                value = _merge(current, value)
+        cfg = from_dict({section: {key: value}}, base=cfg)
+    return cfg
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# TOML writing (tomllib only reads): enough for this config's tables of scalars, lists and sub-tables.
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Serialise a nested dict of str/int/float/bool/lists/tables as TOML (round-trips via tomllib)."""
+    lines: list[str] = []
+    _write_table(lines, [], data)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _write_table(lines: list[str], path: list[str], table: dict[str, Any]) -> None:
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+    if path and (scalars or not tables):
+        lines.append("")
+        lines.append(f"[{'.'.join(_toml_key(p) for p in path)}]")
+    for k, v in scalars.items():
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in tables.items():
+        _write_table(lines, [*path, k], v)
+
+
+def _toml_key(key: str) -> str:
+    if key and all(c.isalnum() or c in "-_" for c in key):
+        return key
+    return _toml_string(key)
+
+
+def _toml_string(s: str) -> str:
+    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{out}"'
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return _toml_string(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise ConfigError(f"cannot write {type(v).__name__} value {v!r} as TOML")
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the resolved config atomically (temp file + rename)."""
+    from siamcore.atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, to_toml(cfg.to_dict()).encode("utf-8"))

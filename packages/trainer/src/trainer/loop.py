@@ -1,0 +1,460 @@
+"""The training run: one loop you can read top to bottom (nanoGPT-style).
+
+``fit(cfg, run_dir)`` builds the model, opens the shards, and repeats, per step: wait for a batch
+(timed: the data-wait fraction), move the uint8 crops to the device and make them float there,
+match default boxes (:mod:`trainer.targets`), compute the loss (:mod:`trainer.loss`), step the
+optimiser with a clipped gradient, set ``lr = lr0 * decay ** (step // every)``. It logs scalars to
+TensorBoard, validates and checkpoints at each epoch end, checkpoints every ``checkpoint_every``
+steps and exports the final weights to ``RUN/export/model.safetensors``.
+
+Resuming (``resume=True``) loads the newest checkpoint of ``run_dir``: weights, optimiser, RNG
+states, step, and the data position (epoch and batches done in it), so an interrupted and resumed
+run ends with the same weights as an uninterrupted one (same number of ranks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from siamcore.atomic import write_json_atomic
+from trainer import checkpoint as ckpt
+from trainer.config import Config, ConfigError, save_config
+from trainer.data import DataError, PairStream, images_to_device, open_sources, single_threaded_opencv, worker_init
+from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed, ranks_agree
+from trainer.loss import multibox_loss
+from trainer.targets import match_default_boxes
+from trainer.validate import Validator
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "siamtrack-trainer-checkpoint"
+EXPORT_FILE = Path("export") / "model.safetensors"
+
+
+class ResumeError(ValueError):
+    """A run folder that this configuration cannot continue."""
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    step: int
+    epoch: int
+    last_loss: float
+    history: list[dict] = field(default_factory=list)  # logged scalars, one dict per log step
+    validation: list[dict] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
+    return torch.device(name)
+
+
+def build_model(cfg: Config):
+    """The configured network (seeded init), with backbone weights loaded and layers frozen."""
+    from tracker.models import create_model
+    from tracker.weights import load_backbone_weights
+
+    torch.manual_seed(cfg.train.seed)
+    try:
+        model = create_model(cfg.model.name, **cfg.model.args)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from exc
+    except TypeError as exc:
+        raise ConfigError(f"model.args do not fit model {cfg.model.name!r}: {exc}") from exc
+    if cfg.model.backbone_weights:
+        # SiamBroadcastRPN has two trunks (``backbone_modules()``); the others one ``backbone``.
+        trunks = model.backbone_modules() if hasattr(model, "backbone_modules") else [model.backbone]
+        for trunk in trunks:
+            report = load_backbone_weights(trunk, cfg.model.backbone_weights)
+            if not report.loaded:
+                raise ConfigError(f"{cfg.model.backbone_weights}: no tensor fits the {cfg.model.name} backbone ({report})")
+            log.info("backbone weights %s: %s", cfg.model.backbone_weights, report)
+    for prefix in cfg.model.freeze:
+        hits = [p for n, p in model.named_parameters() if n == prefix or n.startswith(prefix + ".")]
+        if not hits:
+            raise ConfigError(f"model.freeze: no parameter is named {prefix!r} or starts with it")
+        for p in hits:
+            p.requires_grad_(False)
+    return model
+
+
+def make_optimizer(cfg: Config, model) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    o = cfg.optim
+    if o.name == "sgd":
+        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
+
+
+def lr_at(cfg: Config, step: int) -> float:
+    """The seed's schedule: ``lr0 * decay ** (step // every)`` (a pure function: resumes exactly)."""
+    return cfg.optim.lr * cfg.optim.lr_decay ** (step // cfg.optim.lr_decay_every)
+
+
+def check_resumable(state: dict, cfg: Config, path: Path) -> None:
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ResumeError(f"{path} is not a siamtrack trainer checkpoint")
+    saved = state["config"]["model"]
+    if saved["name"] != cfg.model.name or saved["args"] != cfg.model.args:
+        raise ResumeError(
+            f"{path} was trained as model {saved['name']!r} with args {saved['args']}, but this config asks for "
+            f"{cfg.model.name!r} with args {cfg.model.args}: resume with the run's own config.toml or start a new run"
+        )
+
+
+def fit(cfg: Config, run_dir: Path, resume: bool = False, progress: bool = True) -> FitResult:
+    """Train according to ``cfg`` into ``run_dir`` (created; or continued when ``resume``)."""
+    device = resolve_device(cfg.train.device)
+    dist_info = init_distributed(device.type)
+    try:
+        return _fit(cfg, Path(run_dir), resume, progress, device, dist_info)
+    finally:
+        cleanup(dist_info)
+
+
+def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch.device, di: DistInfo) -> FitResult:
+    if device.type == "cuda" and di.enabled:
+        device = torch.device("cuda", di.local_rank)
+    cuda = device.type == "cuda"
+    channels_last = cuda and cfg.train.channels_last
+    autocast = (
+        (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda and cfg.train.amp else contextlib.nullcontext
+    )
+    t = cfg.train
+    single_threaded_opencv()
+
+    # --- model, data, optimiser ----------------------------------------------------------------
+    latest = ckpt.latest_checkpoint(run_dir) if resume else None
+    if resume and latest is None:
+        raise ResumeError(f"{run_dir} has no checkpoint to resume from (looked in {run_dir / ckpt.CHECKPOINT_DIR})")
+    state = ckpt.load_checkpoint(latest) if latest is not None else None
+    if state is not None:
+        check_resumable(state, cfg, latest)
+        cfg.model.backbone_weights = ""  # the checkpoint holds the weights
+    model = build_model(cfg)
+    sources = open_sources(cfg.data.shards, model, cfg.data.val_fraction, cfg.data.val_samples)
+    dataset = PairStream(
+        sources, t.batch_size, t.seed, cfg.augment, cfg.data.weights, cfg.data.samples_per_epoch,
+        cfg.data.block_size, cfg.data.shuffle_buffer, di.rank, di.world,
+    )
+    if state is not None:
+        model.load_state_dict(state["model"])
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(cfg, model)
+    step, epoch, batch_in_epoch = 0, 0, 0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        step, epoch, batch_in_epoch = int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"])
+        ckpt.set_rng_state(state["rng"])
+        if int(state.get("world", 1)) != di.world:
+            log.warning("resuming a %s-process run with %s processes: the data order will differ", state["world"], di.world)
+    del state
+    train_model = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if di.enabled else model
+
+    writer = None
+    validator = None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if di.is_main:
+        if not resume:
+            save_config(cfg, run_dir / "config.toml")
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if resume else None)
+        if t.validate and len(sources.val_key):
+            validator = Validator(sources, t.batch_size, cfg.data.val_grid)
+        _log_start(cfg, model, sources, dataset, run_dir, device, di, step)
+
+    def save(reason: str) -> None:
+        if not di.is_main:
+            return
+        path = ckpt.save_checkpoint(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "config": cfg.to_dict(),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "epoch": epoch,
+                "batch_in_epoch": batch_in_epoch,
+                "world": di.world,
+                "rng": ckpt.rng_state(),
+            },
+            run_dir, step, t.keep_checkpoints,
+        )
+        log.info("checkpoint (%s): %s", reason, path)
+
+    # --- the loop --------------------------------------------------------------------------------
+    result = FitResult(run_dir, step, epoch, float("nan"))
+    bar = _Progress(progress and di.is_main)
+    stats = _Interval(device)
+    done = t.max_steps > 0 and step >= t.max_steps
+    stop = _StopRequest(enabled=not di.enabled)
+    skipped_log = run_dir / f"skipped-rank{di.rank}.jsonl"
+    try:
+        while epoch < t.epochs and not done:
+            dataset.set_epoch(epoch, batch_in_epoch)
+            if dataset.plan.num_batches == 0:
+                raise DataError(
+                    f"epoch {epoch} has no whole batch of {t.batch_size} pairs per process "
+                    f"({len(sources.catalog)} training samples, {di.world} process(es)): lower train.batch_size"
+                )
+            total = t.epochs * dataset.plan.num_batches
+            bar.start(min(total, t.max_steps) if t.max_steps else total, step, epoch)
+            loader = DataLoader(
+                dataset, batch_size=None, num_workers=cfg.data.workers, pin_memory=cuda,
+                prefetch_factor=cfg.data.prefetch_factor if cfg.data.workers else None, worker_init_fn=worker_init,
+                generator=torch.Generator().manual_seed(t.seed),  # never touch the global RNG
+            )
+            tick = time.perf_counter()
+            for batch in loader:
+                got = time.perf_counter()
+                if batch["skipped"]:
+                    with open(skipped_log, "a", encoding="utf-8") as f:
+                        for item in batch["skipped"]:
+                            f.write(json.dumps({"step": step, "record": item}) + "\n")
+                exemplar = images_to_device(batch["exemplar"], device, channels_last)
+                search = images_to_device(batch["search"], device, channels_last)
+                gt_xyxy = batch["search_box_xyxy"].to(device, non_blocking=True)
+                negative = batch["negative"].to(device, non_blocking=True)
+                exemplar_guide = search_guide = None
+                if model.needs_guide:
+                    from tracker.models import box_mask
+
+                    exemplar_guide = box_mask(batch["exemplar_guide_xyxy"].to(device), exemplar.shape[-1])
+                    search_guide = box_mask(batch["search_guide_xyxy"].to(device), search.shape[-1])
+
+                labels, loc_targets, _ = match_default_boxes(
+                    gt_xyxy, negative, model.default_boxes_cxcywh, cfg.loss.iou_positive, cfg.loss.iou_negative,
+                    model.variances,
+                )
+                with autocast():
+                    conf, loc = train_model(exemplar, search, exemplar_guide, search_guide)
+                out = multibox_loss(
+                    conf, loc, labels, loc_targets, cfg.loss.alpha, cfg.loss.negatives_per_positive,
+                    cfg.loss.min_negatives,
+                )
+                optimizer.zero_grad(set_to_none=True)
+                out.total.backward()
+                if cfg.optim.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+                lr = lr_at(cfg, step)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.step()
+                step += 1
+                batch_in_epoch += 1
+
+                stats.add(out, len(batch["keys"]), got - tick)
+                if step % t.log_every == 0 or step == t.max_steps:
+                    scalars = stats.flush(di, lr)
+                    if not math.isfinite(scalars["loss"]):  # checked at log steps only: no sync per step
+                        raise FloatingPointError(
+                            f"loss is {scalars['loss']} at step {step}: lower optim.lr or check the data"
+                        )
+                    result.history.append({"step": step, **scalars})
+                    result.last_loss = scalars["loss"]
+                    if writer is not None:
+                        for name, value in scalars.items():
+                            writer.add_scalar(f"train/{name}", value, step)
+                    bar.update(step, scalars)
+                else:
+                    bar.update(step)
+                if step % t.checkpoint_every == 0:
+                    save("every %d steps" % t.checkpoint_every)
+                if t.max_steps and step >= t.max_steps:
+                    done = True
+                    break
+                if stop.requested:
+                    save("interrupted")
+                    bar.note(f"stopped at step {step} (Ctrl-C): continue with `trainer fit --resume {run_dir}`")
+                    raise KeyboardInterrupt
+                tick = time.perf_counter()
+            del loader
+            if not done:  # the epoch is complete
+                epoch += 1
+                batch_in_epoch = 0
+                if validator is not None:
+                    v = validator.run(model, device, channels_last, autocast)
+                    result.validation.append({"epoch": epoch, "iou": v.mean_iou, "success_50": v.success_50})
+                    writer.add_scalar("val/iou", v.mean_iou, step)
+                    writer.add_scalar("val/success_0.5", v.success_50, step)
+                    if v.figure is not None:
+                        (run_dir / "val").mkdir(exist_ok=True)
+                        v.figure.savefig(run_dir / "val" / f"epoch_{epoch:04d}.png", dpi=80)
+                        writer.add_figure("val/pairs", v.figure, step)
+                    bar.note(f"epoch {epoch}: validation IoU {v.mean_iou:.3f} on {v.pairs} held-out pairs")
+                save("epoch end")
+                barrier(di)
+        if done and step % t.checkpoint_every != 0:
+            save("max steps")
+    finally:
+        stop.restore()
+        bar.stop()
+        if writer is not None:
+            writer.close()
+
+    with torch.no_grad():
+        checksum = float(sum(p.double().sum() for p in model.parameters()))
+    in_sync = ranks_agree(checksum, di, device)
+    if not in_sync:
+        raise RuntimeError("the DDP ranks ended with different weights: the run is not usable")
+    if di.is_main:
+        from tracker.weights import save_model
+
+        save_model(model, run_dir / EXPORT_FILE)
+        finite = lambda x: x if math.isfinite(x) else None  # noqa: E731  (JSON has no NaN)
+        summary = {"model": cfg.model.name, "step": step, "epoch": epoch, "world": di.world,
+                   "last_loss": finite(result.last_loss), "ranks_in_sync": in_sync,
+                   "validation": [{k: finite(v) if isinstance(v, float) else v for k, v in r.items()}
+                                  for r in result.validation],
+                   "export": str(EXPORT_FILE)}
+        write_json_atomic(run_dir / "summary.json", summary)
+        bar.note(f"done: step {step}, epoch {epoch}; weights in {run_dir / EXPORT_FILE}")
+    barrier(di)
+    result.step, result.epoch = step, epoch
+    return result
+
+
+class _StopRequest:
+    """First Ctrl-C: finish the current step, checkpoint, stop (so the checkpoint resumes exactly).
+    A second Ctrl-C interrupts at once. Single-process runs only: under torchrun the ranks could see
+    the signal at different steps, so there the periodic checkpoints are the resume points."""
+
+    def __init__(self, enabled: bool):
+        self.requested = False
+        self._previous = None
+        if enabled and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+class _Interval:
+    """Sums over one logging interval, kept on the device (no sync per step)."""
+
+    KEYS = ("loss", "conf_loss", "reg_loss", "pos_correct", "pos", "neg_correct", "neg", "steps")
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums = torch.zeros(len(self.KEYS), dtype=torch.float64, device=self.device)
+        self.pairs = 0
+        self.wait_s = 0.0
+        self.start = time.perf_counter()
+
+    def add(self, out, pairs: int, wait_s: float) -> None:
+        self.sums += torch.stack([
+            out.total.detach().double(), out.conf.detach().double(), out.reg.detach().double(),
+            out.positive_correct.double(), out.num_positives.double(), out.negative_correct.double(),
+            out.num_all_negatives.double(), torch.ones((), dtype=torch.float64, device=self.device),
+        ])
+        self.pairs += pairs
+        self.wait_s += wait_s
+
+    def flush(self, di: DistInfo, lr: float) -> dict[str, float]:
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        extra = torch.tensor([self.pairs, self.wait_s, elapsed], dtype=torch.float64, device=self.device)
+        total = all_reduce_sum(torch.cat([self.sums, extra]), di).tolist()
+        s = dict(zip(self.KEYS, total[: len(self.KEYS)]))
+        pairs, wait_s, elapsed_sum = total[len(self.KEYS):]
+        steps = max(s["steps"], 1)
+        scalars = {
+            "loss": s["loss"] / steps,
+            "conf_loss": s["conf_loss"] / steps,
+            "reg_loss": s["reg_loss"] / steps,
+            "pos_accuracy": s["pos_correct"] / s["pos"] if s["pos"] else float("nan"),
+            "neg_accuracy": s["neg_correct"] / s["neg"] if s["neg"] else float("nan"),
+            "lr": lr,
+            "pairs_per_s": pairs / (elapsed_sum / di.world),
+            "data_wait_fraction": wait_s / elapsed_sum,
+        }
+        self.reset()
+        return scalars
+
+
+class _Progress:
+    """A rich progress bar (steps, rate, ETA, last loss) on the main process; silent elsewhere."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+
+    def start(self, total: int, step: int, epoch: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, completed=step, rate="", info="")
+        self.bar.update(self.task, total=total, info=f"epoch {epoch}")
+
+    def update(self, step: int, scalars: dict | None = None) -> None:
+        if self.bar is None:
+            return
+        fields = {}
+        if scalars is not None:
+            fields["info"] = (f"loss {scalars['loss']:.3f} (conf {scalars['conf_loss']:.3f}, reg "
+                              f"{scalars['reg_loss']:.3f}) wait {100 * scalars['data_wait_fraction']:.0f}%")
+            fields["rate"] = f"{scalars['pairs_per_s']:.1f} pairs/s"
+        self.bar.update(self.task, completed=step, **fields)
+
+    def note(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text)
+        elif self.enabled:
+            from rich.console import Console
+
+            Console(stderr=True).print(text)
+        log.info(text)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _log_start(cfg, model, sources, dataset, run_dir, device, di, step) -> None:
+    from rich.console import Console
+
+    n_params = sum(p.numel() for p in model.parameters())
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    Console(stderr=True).print(
+        f"[bold]{cfg.model.name}[/]: {n_params / 1e6:.2f} M parameters ({n_train / 1e6:.2f} M trained) on {device}"
+        f"{f' x {di.world} processes' if di.enabled else ''}; "
+        f"{len(sources.catalog)} training samples in {sources.catalog.num_units} sequences from "
+        f"{sources.num_folders} folder(s), {len(sources.val_key)} held-out validation pairs; "
+        f"run folder {run_dir}" + (f"; resuming at step {step}" if step else "")
+    )

@@ -1,0 +1,115 @@
+"""Per-epoch validation on held-out sequences: IoU of the best-scoring box, and a figure of pairs.
+
+The prediction of a pair is the default box with the highest confidence, decoded with the shared
+:func:`siamcore.encoding.decode`; its IoU with the ground truth is averaged over the held-out
+positive pairs. The figure (the seed's figure 18) shows, on each search crop, the ground truth
+(green), the prediction (red), the default box that overlaps the ground truth most (blue, what the
+matcher could at best call positive) and the guide box when the model takes one (yellow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
+from siamcore.encoding import decode
+from trainer.data import Sources, images_to_device, load_pairs
+
+
+@dataclass
+class ValidationResult:
+    mean_iou: float
+    success_50: float  # fraction of pairs with IoU > 0.5
+    pairs: int
+    figure: object | None  # matplotlib Figure, or None
+
+
+class Validator:
+    """Holds the decoded held-out pairs (read once) and scores a model on them."""
+
+    def __init__(self, sources: Sources, batch_size: int, grid: int = 8):
+        self.batch_size = batch_size
+        self.grid = grid
+        self.batches = []
+        keys, shards = sources.val_key, sources.val_shard
+        for i in range(0, len(keys), batch_size):
+            self.batches.append(load_pairs(sources, shards[i : i + batch_size], keys[i : i + batch_size]))
+
+    @property
+    def num_pairs(self) -> int:
+        return sum(len(b["keys"]) for b in self.batches)
+
+    @torch.no_grad()
+    def run(self, model, device: torch.device, channels_last: bool = False,
+            autocast=contextlib.nullcontext) -> ValidationResult:
+        from tracker.models import box_mask
+
+        was_training = model.training
+        model.eval()
+        ious, shown = [], []
+        priors = model.default_boxes_cxcywh.float()
+        prior_xyxy = cxcywh_to_xyxy(priors)
+        for batch in self.batches:
+            ex = images_to_device(batch["exemplar"], device, channels_last)
+            se = images_to_device(batch["search"], device, channels_last)
+            gt = batch["search_box_xyxy"].to(device)
+            eg = sg = None
+            if getattr(model, "needs_guide", False):
+                eg = box_mask(batch["exemplar_guide_xyxy"].to(device), ex.shape[-1])
+                sg = box_mask(batch["search_guide_xyxy"].to(device), se.shape[-1])
+            with autocast():
+                conf, loc = model(ex, se, eg, sg)
+            best = conf.float().argmax(1)
+            idx = torch.arange(len(best), device=best.device)
+            pred = cxcywh_to_xyxy(decode(loc.float()[idx, best], priors[best], model.variances))
+            iou = iou_xyxy(pred, gt)
+            ious.append(torch.where(torch.isfinite(iou), iou, torch.zeros_like(iou)).cpu())  # exploded box: 0
+            if len(shown) < self.grid:
+                best_prior = iou_matrix_xyxy(gt, prior_xyxy).argmax(1)
+                for i in range(min(len(best), self.grid - len(shown))):
+                    shown.append(
+                        (batch["search"][i].numpy(), gt[i].cpu().numpy(), pred[i].cpu().numpy(),
+                         prior_xyxy[best_prior[i]].cpu().numpy(), batch["search_guide_xyxy"][i].numpy(),
+                         float(ious[-1][i]))
+                    )
+        model.train(was_training)
+        all_iou = torch.cat(ious) if ious else torch.zeros(0)
+        figure = pairs_figure(shown, getattr(model, "needs_guide", False)) if shown else None
+        return ValidationResult(
+            mean_iou=float(all_iou.mean()) if len(all_iou) else float("nan"),
+            success_50=float((all_iou > 0.5).float().mean()) if len(all_iou) else float("nan"),
+            pairs=len(all_iou),
+            figure=figure,
+        )
+
+
+def pairs_figure(shown: list[tuple], with_guide: bool):
+    """A grid of search crops with GT (green), prediction (red), best default box (blue), guide (yellow)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    cols = min(4, len(shown))
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (image, gt, pred, prior, guide, iou) in zip(axes.flat, shown):
+        ax.imshow(image)
+        boxes = [(gt, "lime", "-"), (pred, "red", "-"), (prior, "deepskyblue", "--")]
+        if with_guide:
+            boxes.append((guide, "yellow", ":"))
+        boxes = [b for b in boxes if np.all(np.isfinite(b[0]))]
+        for (x0, y0, x1, y1), colour, style in boxes:
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linestyle=style, lw=1.5))
+        ax.set_title(f"IoU {iou:.2f}", fontsize=9)
+    fig.suptitle("GT green, prediction red, best default box blue" + (", guide yellow" if with_guide else ""),
+                 fontsize=9)
+    fig.tight_layout()
+    return fig

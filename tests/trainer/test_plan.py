@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from trainer.plan import (
+    folder_sample_counts,
+    make_catalog,
+    plan_epoch,
+    read_blocks,
+    select_epoch_rows,
+    shuffle_buffer_order,
+    stable_fraction,
+)
+
+
+def _catalog(units_per_folder=(10, 5), rows_per_unit=4, shards_per_folder=3):
+    folder, shard, key, unit = [], [], [], []
+    u = 0
+    for f, n_units in enumerate(units_per_folder):
+        for i in range(n_units):
+            for r in range(rows_per_unit):
+                folder.append(f)
+                shard.append(f * shards_per_folder + i % shards_per_folder)
+                key.append(f"f{f}/u{i:03d}/{r}")
+                unit.append(u)
+            u += 1
+    perm = np.random.default_rng(9).permutation(len(key))  # any input order
+    return make_catalog(*(np.asarray(a, dtype=object if a is key else None)[perm] for a in (folder, shard, key, unit)))
+
+
+def test_catalog_is_in_shard_key_order_and_groups_units():
+    cat = _catalog()
+    order = sorted(range(len(cat)), key=lambda i: (cat.shard[i], cat.key[i]))
+    assert order == list(range(len(cat)))
+    for u in range(cat.num_units):
+        rows = cat.order[cat.unit_start[u] : cat.unit_start[u] + cat.unit_count[u]]
+        assert len({k.rsplit("/", 1)[0] for k in cat.key[rows]}) == 1 and cat.unit_count[u] == 4
+
+
+def test_one_pair_per_sequence_and_weights():
+    cat = _catalog()
+    rows = select_epoch_rows(cat, 2, [], 0, seed=1, epoch=0)
+    assert len(rows) == 15 and sorted(cat.unit[rows].tolist()) == list(range(15))
+    assert np.all(np.diff(rows) >= 0)  # read order
+    rows2 = select_epoch_rows(cat, 2, [2.0, 0.0], 0, seed=1, epoch=0)
+    units, counts = np.unique(cat.unit[rows2], return_counts=True)
+    assert len(rows2) == 20 and (counts == 2).all() and (cat.folder[rows2] == 0).all()
+    assert folder_sample_counts([10, 5], [1, 3], 8).tolist() == [2, 6]
+    assert folder_sample_counts([10, 0], [1, 3], 8).tolist() == [8, 0]  # an empty folder gets nothing
+
+
+def test_epochs_differ_and_repeat_for_same_seed():
+    cat = _catalog()
+    a = plan_epoch(cat, 2, [], 0, seed=3, epoch=0, rank=0, world=1, batch_size=2, block_size=2, buffer=4)
+    b = plan_epoch(cat, 2, [], 0, seed=3, epoch=0, rank=0, world=1, batch_size=2, block_size=2, buffer=4)
+    c = plan_epoch(cat, 2, [], 0, seed=3, epoch=1, rank=0, world=1, batch_size=2, block_size=2, buffer=4)
+    assert np.array_equal(a.rows, b.rows) and np.array_equal(a.positions, b.positions)
+    assert not np.array_equal(a.rows, c.rows)
+    assert a.num_batches == 7  # 15 pairs, whole batches of 2
+
+
+def test_blocks_stay_within_one_shard():
+    cat = _catalog(rows_per_unit=1)
+    rows = select_epoch_rows(cat, 2, [], 0, seed=0, epoch=0)
+    blocks = read_blocks(rows, cat.shard, 3, seed=0, epoch=0)
+    assert sorted(np.concatenate(blocks).tolist()) == rows.tolist()
+    for b in blocks:
+        assert len(b) <= 3 and len(set(cat.shard[b].tolist())) == 1 and np.all(np.diff(b) > 0)
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_ranks_do_not_overlap_and_have_equal_batches(world):
+    cat = _catalog(units_per_folder=(40, 17))
+    plans = [plan_epoch(cat, 2, [], 100, 0, 0, r, world, batch_size=4, block_size=5, buffer=8) for r in range(world)]
+    pos = [set(p.positions.tolist()) for p in plans]
+    assert all(len(p.positions) == len(pos[i]) for i, p in enumerate(plans))
+    for i in range(world):
+        for j in range(i + 1, world):
+            assert not pos[i] & pos[j]
+    assert len({p.num_batches for p in plans}) == 1 and plans[0].num_batches > 0
+    assert sum(len(p) for p in pos) > 100 - world * (5 + 4)  # little is dropped
+
+
+def test_worker_batches_cover_each_batch_once_from_any_start():
+    cat = _catalog()
+    plan = plan_epoch(cat, 2, [], 30, 0, 0, 0, 1, batch_size=3, block_size=4, buffer=6)
+    for workers in (1, 2, 3):
+        for start in (0, 4):
+            got = sorted(j for w in range(workers) for j in plan.worker_batches(start, w, workers))
+            assert got == list(range(start, plan.num_batches))
+    # The DataLoader returns batch i from worker (i - start) % W: the same sequence for every W.
+    w2 = [plan.worker_batches(4, w, 2) for w in range(2)]
+    assert [w2[(i - 4) % 2][(i - 4) // 2] for i in range(4, plan.num_batches)] == list(range(4, plan.num_batches))
+
+
+def test_shuffle_buffer_is_a_bounded_permutation():
+    rng = np.random.default_rng(0)
+    out = shuffle_buffer_order(100, 8, rng)
+    assert sorted(out.tolist()) == list(range(100))
+    assert np.all(out < np.arange(100) + 8)
+    assert not np.array_equal(out, np.arange(100))
+    assert shuffle_buffer_order(3, 10, rng).tolist() != [] and len(shuffle_buffer_order(0, 4, rng)) == 0
+
+
+def test_stable_fraction_is_fixed():
+    assert stable_fraction("vid/a") == stable_fraction("vid/a") and 0 <= stable_fraction("x") < 1
+    assert abs(np.mean([stable_fraction(f"s{i}") for i in range(2000)]) - 0.5) < 0.05
