@@ -12,6 +12,8 @@ and ``17x17 x 4k`` deltas (+ a 1x1 adjust conv). k = 5 anchors, stride 8: ``N = 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from siamcore.anchors import SIAMRPN_RATIOS, rpn_anchors_cxcywh
 from siamcore.crop import View
@@ -53,18 +55,25 @@ class SiamRPN(SiamModel):
         self.loc_adjust = nn.Conv2d(4 * k, 4 * k, 1)
         self.conf_bias = nn.Parameter(torch.zeros(k))
         score_size = self.score_size(exemplar_size, search_size)
+        # Fan-in normalisation of the cross-correlations (C channels x kernel^2 taps): without it
+        # the initial logits are ~17 in size and Adam at the seed's lr 1e-3 diverges.
+        kernel_side = self._feature_side(exemplar_size) - 2
+        self.xcorr_scale = 1.0 / math.sqrt(c * kernel_side * kernel_side)
         self._set_default_boxes(rpn_anchors_cxcywh(score_size, stride, search_size, tuple(ratios), (anchor_scale,)))
 
     @staticmethod
-    def score_size(exemplar_size: int, search_size: int) -> int:
+    def _feature_side(n: int) -> int:
+        """Side of the unpadded AlexNet feature map for an ``n``-px input (127 -> 6, 255 -> 22)."""
+        n = (n - 11) // 2 + 1
+        n = (n - 3) // 2 + 1
+        n = (n - 5) + 1
+        n = (n - 3) // 2 + 1
+        return n - 6
+
+    @classmethod
+    def score_size(cls, exemplar_size: int, search_size: int) -> int:
         """Side of the score map: AlexNet stride 8, template kernel ``feat - 2``, search ``feat - 2``."""
-        def feat(n):
-            n = (n - 11) // 2 + 1
-            n = (n - 3) // 2 + 1
-            n = (n - 5) + 1
-            n = (n - 3) // 2 + 1
-            return n - 6
-        return (feat(search_size) - 2) - (feat(exemplar_size) - 2) + 1
+        return (cls._feature_side(search_size) - 2) - (cls._feature_side(exemplar_size) - 2) + 1
 
     def template(self, exemplar, exemplar_guide=None):
         """Precomputed RPN kernels ``(conf [B*k, C, 4, 4], loc [B*4k, C, 4, 4])``."""
@@ -79,6 +88,6 @@ class SiamRPN(SiamModel):
     def detect(self, template_state, search, search_guide=None):
         conf_kernel, loc_kernel = template_state
         f = self.backbone(search)
-        conf = xcorr(self.search_conf(f), conf_kernel, self.k) + self.conf_bias.view(1, -1, 1, 1)
-        loc = self.loc_adjust(xcorr(self.search_loc(f), loc_kernel, 4 * self.k))
+        conf = xcorr(self.search_conf(f), conf_kernel, self.k) * self.xcorr_scale + self.conf_bias.view(1, -1, 1, 1)
+        loc = self.loc_adjust(xcorr(self.search_loc(f), loc_kernel, 4 * self.k) * self.xcorr_scale)
         return flatten_conf(conf), flatten_loc(loc)
