@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -22,9 +21,9 @@ from siamcore.shards import ShardReader, file_sha256, open_build
 from dataprep import synthetic
 from dataprep.build import BuildError, run_build
 from dataprep.cli import EXIT_STRICT_SKIPS, app
-from dataprep.config import OutputConfig, load_config, with_overrides
+from dataprep.config import OutputConfig, canonical_sha256, load_config, with_overrides
 from dataprep.manifest import read_table
-from dataprep.records import decode_jpeg_rgb
+from dataprep.records import encode_jpeg_rgb
 from dataprep.sources import get_source, read_frame
 from dataprep.verify import verify_build
 
@@ -70,6 +69,23 @@ def _sequences(dataset, root):
     return seqs
 
 
+def _assert_crops_are_the_recorded_windows(records, seqs):
+    """Each stored crop is the shared crop of its recorded window of the right source frame (the very
+    JPEG bytes), and its box is the source box mapped through that window."""
+    for r in records:
+        for name, seq_name, track, frame_idx in (
+            ("search", r["sequence"], r["track"], r["search_frame"]),
+            ("exemplar", r["exemplar_sequence"], r["exemplar_track"], r["exemplar_frame"]),
+        ):
+            crop, seq = r["crops"][name], seqs[(seq_name, track)]
+            frame = read_frame(seq.frames[frame_idx])
+            expected = crop_square(frame, crop["window_xyxy"], crop["size"], fill=frame_mean(frame))
+            assert crop["jpeg"] == encode_jpeg_rgb(expected, 90)
+            box = frame_to_crop_xyxy(xywh_to_xyxy(seq.boxes_xywh[frame_idx]), crop["window_xyxy"], crop["size"])
+            assert crop["box_xyxy"] == pytest.approx(list(box))
+            assert crop["frame_wh"] == [frame.shape[1], frame.shape[0]]
+
+
 def test_trackingnet_records_match_the_source_frames_and_boxes(trackingnet_dataset, tmp_path):
     out = tmp_path / "out"
     result = _build("trackingnet", trackingnet_dataset.root, out)
@@ -105,15 +121,7 @@ def test_trackingnet_records_match_the_source_frames_and_boxes(trackingnet_datas
             assert r["exemplar_sequence"] == r["sequence"] and abs(r["exemplar_frame"] - r["search_frame"]) <= 100
         assert se["guide_xyxy"] is not None and ex["guide_xyxy"] is not None
 
-    # crop content: the stored crops are the shared crop of the recorded window of the right frame
-    for r in records[:6]:
-        for name, seq_name, frame_idx in (("search", r["sequence"], r["search_frame"]),
-                                          ("exemplar", r["exemplar_sequence"], r["exemplar_frame"])):
-            crop = r["crops"][name]
-            frame = read_frame(seqs[(seq_name, "0")].frames[frame_idx])
-            expected = crop_square(frame, crop["window_xyxy"], crop["size"], fill=frame_mean(frame))
-            got = decode_jpeg_rgb(crop["jpeg"])
-            assert np.abs(got.astype(int) - expected.astype(int)).mean() < 3.0
+    _assert_crops_are_the_recorded_windows(records[:6], seqs)
 
     rows = read_table(out / "manifest" / "samples.parquet").to_pylist()
     by_key = {r["key"]: r for r in records}
@@ -128,6 +136,55 @@ def test_trackingnet_records_match_the_source_frames_and_boxes(trackingnet_datas
                                                                           rec["negative"])
         assert row["bytes"] == len(schema.pack(rec))
     assert verify_build(out, show_progress=False).ok
+
+
+def test_each_source_frame_is_decoded_once_per_shard(trackingnet_root, tmp_path, monkeypatch):
+    """Pairs share frames (K pairs per sequence, exemplars reused as search frames): each frame a
+    shard needs is read and decoded once, whatever the number of pairs and views using it."""
+    import dataprep.task
+
+    reads = []
+
+    def counting_read_frame(ref):
+        reads.append(ref)
+        return read_frame(ref)
+
+    monkeypatch.setattr(dataprep.task, "read_frame", counting_read_frame)
+    out = tmp_path / "out"
+    result = _build("trackingnet", trackingnet_root, out, pairs_per_sequence=24)
+    assert len(reads) == len(set(reads)) == result.build["counts"]["frames_decoded"]  # one shard per 2 videos
+    used = {(r["exemplar_sequence"], r["exemplar_frame"]) for recs in _all_records(out).values() for r in recs}
+    used |= {(r["sequence"], r["search_frame"]) for recs in _all_records(out).values() for r in recs}
+    assert len(used) == len(reads) < 6 * 24 * 2  # far fewer decodes than crops
+
+
+def test_build_json_describes_the_build_wherever_the_data_lives(trackingnet_root, tmp_path):
+    """Resolved config and its hash, seed, versions, per-shard checksums and counts, an input
+    fingerprint: identical for a copy of the data elsewhere, different when an input changes."""
+    copies = [tmp_path / "a" / "tn", tmp_path / "b" / "somewhere" / "else"]
+    for c in copies:
+        shutil.copytree(trackingnet_root, c)
+    outs = [tmp_path / "out_a", tmp_path / "out_b"]
+    for c, o in zip(copies, outs):
+        _build("trackingnet", c, o, pairs_per_sequence=2)
+    b = json.loads((outs[0] / "build.json").read_text())
+    assert b["config"]["pairs"]["per_sequence"] == 2 and b["config"]["chunks"] == "0,1"  # resolved
+    assert b["config_sha256"] == canonical_sha256(b["config"])
+    assert b["seed"] == 0 and len(b["input_fingerprint"]) == 64
+    assert {"python", "numpy", "siamtrack-dataprep", "siamtrack-core", "lmdb", "dask"} <= set(b["versions"])
+    assert all(v != "not installed" for k, v in b["versions"].items() if k.startswith("siamtrack"))
+    assert [(s["name"], s["records"]) for s in b["shards"]] == [(f"shard-0000{i}", 4) for i in range(3)]
+    assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in b["shards"])
+    assert _build_json_without_run(outs[0]) == _build_json_without_run(outs[1])
+    assert _output_bytes(outs[0]) == _output_bytes(outs[1])
+    assert b["run"]["root"] == str(copies[0])
+
+    anno = next((copies[1] / "TRAIN_1" / "anno").iterdir())
+    lines = anno.read_text().splitlines()
+    anno.write_text("\n".join(lines[:-1]) + "\n")  # one annotation line fewer
+    _build("trackingnet", copies[1], tmp_path / "out_c", pairs_per_sequence=2)
+    changed = json.loads((tmp_path / "out_c" / "build.json").read_text())
+    assert changed["input_fingerprint"] != b["input_fingerprint"] and changed["config_sha256"] == b["config_sha256"]
 
 
 def test_vid_build_keeps_tracks_and_classes(vid_dataset, tmp_path):
@@ -151,6 +208,16 @@ def test_vid_build_keeps_tracks_and_classes(vid_dataset, tmp_path):
     val = tmp_path / "val"
     run_build(_cfg("vid", vid_dataset.root, val).replace(splits=["val"]), show_progress=False)
     assert {r["sequence"] for recs in _all_records(val).values() for r in recs} == {"ILSVRC2015_val_00000000"}
+
+
+def test_build_from_real_frames(vid_real_root, tmp_path):
+    """Real OTB/VOT photos in the VID layout: crops and boxes follow the source frames."""
+    out = tmp_path / "out"
+    _build("vid", vid_real_root, out, pairs_per_sequence=4)
+    records = [r for recs in _all_records(out).values() for r in recs]
+    assert len(records) == 2 * 2 * 4 and all(r["class_name"] for r in records)
+    _assert_crops_are_the_recorded_windows(records[::2], _sequences("vid", vid_real_root))
+    assert verify_build(out, show_progress=False).ok
 
 
 def _skipped(out):
@@ -180,6 +247,11 @@ def test_bad_inputs_are_skipped_with_their_reason(fixture, request, tmp_path):
         assert (r["sequence"], r["search_frame"]) not in unreadable
         assert (r["exemplar_sequence"], r["exemplar_frame"]) not in unreadable
     assert verify_build(out, show_progress=False).ok
+    assert not any(str(bad.root) in s["detail"] for s in skipped)  # paths under the root are written ROOT/
+    assert any(s["detail"].startswith("ROOT/") or " ROOT/" in s["detail"] for s in skipped)
+    info = runner.invoke(app, ["info", str(out)], env={"COLUMNS": "250"})
+    assert info.exit_code == 0 and str(bad.root) in info.output  # what ROOT stands for
+    assert skipped[0]["where"] in info.output and skipped[0]["reason"] in info.output
     # --strict: same build, non-zero exit
     res = runner.invoke(app, args + ["--strict"])
     assert res.exit_code == EXIT_STRICT_SKIPS, res.output
@@ -196,11 +268,22 @@ def test_box_outside_the_decoded_frame_is_skipped_at_crop_time(tmp_path):
     lines = anno.read_text().splitlines()
     lines = [lines[0]] + ["200,10,30,30"] * (len(lines) - 1)  # outside the 160x120 frames
     anno.write_text("\n".join(lines) + "\n")
+    # an absurd box that does overlap the frame: no crop can be cut (1e12 px window), one sample lost each
+    huge = synthetic.trackingnet_name(0, 1)
+    anno = root / "TRAIN_0" / "anno" / f"{huge}.txt"
+    lines = anno.read_text().splitlines()
+    anno.write_text("\n".join(lines[:3] + ["0,0,1e12,1e12"] * (len(lines) - 3)) + "\n")
     out = tmp_path / "out"
     result = _build("trackingnet", root, out, pairs_per_sequence=16)
     reasons = {s["reason"] for s in _skipped(out) if s["where"].startswith(f"trackingnet/TRAIN_0/{name}/0/")}
     assert "box_outside_frame" in reasons
-    assert result.build["counts"]["pairs"] + sum(result.skipped_by_reason.values()) >= 16
+    huge_skips = [s for s in _skipped(out) if s["where"].startswith(f"trackingnet/TRAIN_0/{huge}/0/")]
+    crop_errors = [s for s in huge_skips if s["reason"] == "crop_error"]
+    assert crop_errors and all("[0, 0, 1e+12, 1e+12]" in s["detail"] for s in crop_errors)
+    assert result.build["counts"]["pairs"] + sum(result.skipped_by_reason.values()) >= 32
+    records = [r for recs in _all_records(out).values() for r in recs]
+    assert any(r["sequence"] == huge for r in records)  # its frames with a sane box still give pairs
+    assert verify_build(out, show_progress=False).ok
 
 
 def test_missing_chunk_is_an_error_before_any_work(trackingnet_root, tmp_path):
@@ -214,7 +297,8 @@ def test_missing_chunk_is_an_error_before_any_work(trackingnet_root, tmp_path):
 
 def test_missing_root_error_says_where_it_looked_and_how_to_set_it(tmp_path, monkeypatch):
     monkeypatch.setenv("SIAMTRACK_TRACKINGNET_ROOT", str(tmp_path / "nope"))
-    res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--chunks", "0-5", "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--chunks", "0-5",
+                                   "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
     text = " ".join(res.output.split())
     assert str(tmp_path / "nope") in text.replace(" ", "") or str(tmp_path / "nope") in text
@@ -333,16 +417,37 @@ def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path):
     assert _build_json_without_run(out) == _build_json_without_run(ref)
 
 
-def test_cli_as_typed_with_root_and_out_from_the_environment(trackingnet_root, tmp_path):
-    """`dataprep build --dataset trackingnet --chunks 0-1` in a shell: env paths, default local cluster."""
-    env = dict(os.environ, SIAMTRACK_TRACKINGNET_ROOT=str(trackingnet_root), SIAMTRACK_DATA_OUT=str(tmp_path / "data"))
+def test_cli_as_typed_with_root_and_out_from_the_environment(tmp_path):
+    """`dataprep build --dataset trackingnet --chunks 0-5` exactly as typed in a shell: root and out
+    from the environment, the default local Dask cluster (2 workers), progress and summary on stderr."""
+    root = tmp_path / "TrackingNet"
+    synthetic.write_trackingnet(root, chunks=range(6), sequences_per_chunk=1, frames=6, size=(96, 72), seed=4)
+    env = dict(os.environ, SIAMTRACK_TRACKINGNET_ROOT=str(root), SIAMTRACK_DATA_OUT=str(tmp_path / "data"))
     res = subprocess.run(
-        [str(BIN / "dataprep"), "build", "--dataset", "trackingnet", "--chunks", "0-1", "--workers", "1"],
+        [str(BIN / "dataprep"), "build", "--dataset", "trackingnet", "--chunks", "0-5"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
     )
     assert res.returncode == 0, res.stderr
     out = tmp_path / "data" / "trackingnet"
     build = open_build(out).build
-    assert build["counts"]["pairs"] == 48 and "local Dask cluster" in build["run"]["scheduler"]
-    assert "dashboard http://127.0.0.1:" in res.stderr and "pairs/s" in res.stderr
-    shutil.rmtree(out)
+    assert build["counts"]["pairs"] == 6 * 8 and build["config"]["chunks"] == "0,1,2,3,4,5"
+    assert "local Dask cluster, 2 worker" in build["run"]["scheduler"]
+    stderr = " ".join(res.stderr.split())
+    assert "dashboard http://127.0.0.1:" in stderr and "pairs/s" in stderr and "ETA" in stderr
+    assert "sequences" in stderr and "wall time" in stderr  # the summary table
+
+
+def test_unreachable_scheduler_is_a_clear_error(trackingnet_root, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "c.toml"
+    config.write_text('dataset = "trackingnet"\n[dask]\nconnect_timeout_s = 1.0\n')
+    res = CliRunner().invoke(app, ["build", "--config", str(config), "--root", str(trackingnet_root), "--out",
+                                   str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 1 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in text
+    assert "dask scheduler" in text and "dask worker" in text and "Traceback" not in text
+    assert not (tmp_path / "out" / "build.json").exists()

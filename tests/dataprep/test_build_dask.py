@@ -55,10 +55,11 @@ def test_same_bytes_with_synchronous_one_and_two_local_workers(trackingnet_bad, 
 
 
 def _stop(procs):
-    for p in procs:
+    """Stop the processes last-started first (the build, the workers, then the scheduler: a worker
+    whose scheduler is gone first can spend 15 s trying to say goodbye)."""
+    for p in reversed(procs):
         if p.poll() is None:
             p.terminate()
-    for p in procs:
         try:
             p.wait(timeout=15)
         except subprocess.TimeoutExpired:

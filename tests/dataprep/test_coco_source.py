@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from dataprep.sources import SourceError, coco, get_source, read_frame
+from dataprep.sources import SourceError, VideoRef, coco, get_source, read_frame
 
 
 def _all_sequences(root, split):
@@ -115,8 +115,11 @@ def test_index_is_parsed_once_per_process(coco_dataset):
     assert coco.load_bank(coco_dataset.root, "train2017") is bank and bank.index is a
 
 
-def test_bank_groups_usable_instances_by_category(coco_dataset, coco_bad):
+def test_bank_groups_usable_instances_by_category(coco_dataset, coco_bad, tmp_path):
     bank = coco.load_bank(coco_dataset.root, "train2017")
+    (tmp_path / "link").symlink_to(coco_dataset.root)  # the same folder spelled another way: still the target's own
+    assert bank.same_source(VideoRef("coco", -1, "train2017", "1", str(tmp_path / "link")))
+    assert not bank.same_source(VideoRef("coco", -1, "val2017", "1", str(coco_dataset.root)))
     usable = {i: inst for i, inst in coco_dataset.truth.items() if inst.usable}
     assert bank.all_ids == tuple(sorted(usable))
     for name, ids in bank.ids_by_category.items():

@@ -30,6 +30,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from siamcore.atomic import write_json_atomic
 from siamcore.crop import RESAMPLING
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import (
@@ -42,7 +43,7 @@ from siamcore.shards import (
     shard_path,
 )
 
-from dataprep.cluster import open_executor
+from dataprep.cluster import ClusterError, open_executor
 from dataprep.config import (
     BuildConfig,
     canonical_json,
@@ -52,11 +53,10 @@ from dataprep.config import (
     resolve_out,
     resolve_root,
 )
-from dataprep.atomic import write_json_atomic
 from dataprep.manifest import write_samples, write_skipped
 from dataprep.search_extras import describe_distractor_bank
 from dataprep.sources import SourceError, get_source, parse_chunks
-from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, skip_row
+from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, root_relative, skip_row
 
 CONFIG_FILE = "build-config.json"
 """Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
@@ -75,7 +75,6 @@ class BuildError(Exception):
 class BuildResult:
     out_dir: Path
     build: dict
-    failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -215,6 +214,50 @@ def _checking_progress(console: Console, enabled: bool) -> Progress:
                     console=console, disable=not enabled, transient=True)
 
 
+@dataclass
+class TaskRun:
+    """What running the shard tasks gave: sidecars by shard name, failures, where and how long."""
+
+    results: dict[str, dict] = field(default_factory=dict)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    description: str = "none (nothing to build)"
+    workers: int = 0
+    dashboard: str | None = None
+    wall_s: float = 0.0
+
+
+def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_progress: bool) -> TaskRun:
+    """Run :func:`dataprep.task.build_shard` for each task on the configured executor, with the
+    progress bar. A failed task is reported and listed, the others go on. BuildError when the
+    cluster cannot be used."""
+    run = TaskRun()
+    if not todo:
+        return run
+    try:
+        with open_executor(cfg.dask) as executor:
+            run.description, run.workers, run.dashboard = executor.description, executor.workers, executor.dashboard
+            console.print(f"  on   {run.description}")
+            if run.dashboard:
+                console.print(f"  dashboard {run.dashboard}")
+            t_work = time.perf_counter()
+            pairs = 0
+            with _progress(console, show_progress) as progress:
+                bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
+                for outcome in executor.run(build_shard, todo):
+                    if outcome.error is not None:
+                        run.failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
+                        console.print(f"[red]shard {outcome.task.name} failed:[/] {outcome.error}")
+                    else:
+                        run.results[outcome.task.name] = outcome.result
+                        pairs += outcome.result["records"]
+                    elapsed = time.perf_counter() - t_work
+                    progress.update(bar, advance=1, pairs=pairs, rate=pairs / max(elapsed, 1e-9))
+            run.wall_s = time.perf_counter() - t_work
+    except ClusterError as exc:
+        raise BuildError(str(exc)) from None
+    return run
+
+
 def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None = None,
               show_progress: bool = True) -> BuildResult:
     """Build (or resume) the shards for ``cfg``; returns the written ``build.json`` content.
@@ -253,40 +296,23 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     todo = [t for t in tasks if t.name not in reused]
     if todo and (out / BUILD_FILE).exists():
         (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
+    noun = "images" if cfg.dataset == "coco" else "videos"
     console.print(
-        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} videos -> {len(tasks)} shards "
-        f"({len(reused)} already built) \n  root {root.path}\n  out  {out}"
+        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {noun} -> {len(tasks)} shard(s) "
+        f"({len(reused)} already built)\n  root {root.path}\n  out  {out}"
     )
+    if cfg.output.videos_per_shard == 1 and cfg.pairs.p_negative > 0:
+        console.print("  [yellow]note:[/] output.videos_per_shard = 1: a negative's exemplar comes from another video "
+                      "of the same shard (or another track of the same video), so single-track videos get no negatives")
     if bank_info:
         console.print(f"  distractors p={cfg.distractors.p_distractor:g} from {bank_info['instances']:,} instances "
                       f"of {cfg.distractors.root} ({bank_info['split']})")
 
     results: dict[str, dict] = dict(reused)
-    failed: list[tuple[str, str]] = []
-    work_wall_s = 0.0
-    description, n_workers, dashboard = "none (nothing to build)", 0, None
-    if todo:
-        with open_executor(cfg.dask) as executor:
-            description, n_workers, dashboard = executor.description, executor.workers, executor.dashboard
-            console.print(f"  on   {description}")
-            if dashboard:
-                console.print(f"  dashboard {dashboard}")
-            t_work = time.perf_counter()
-            pairs = 0
-            with _progress(console, show_progress) as progress:
-                bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
-                for outcome in executor.run(build_shard, todo):
-                    if outcome.error is not None:
-                        failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
-                        console.print(f"[red]shard {outcome.task.name} failed:[/] {outcome.error}")
-                    else:
-                        results[outcome.task.name] = outcome.result
-                        pairs += outcome.result["records"]
-                    elapsed = time.perf_counter() - t_work
-                    progress.update(bar, advance=1, pairs=pairs, rate=pairs / max(elapsed, 1e-9))
-            work_wall_s = time.perf_counter() - t_work
+    work = run_tasks(cfg, todo, console, show_progress)
+    results.update(work.results)
     clean_leftovers(out, tasks)
-    if failed:
+    if failed := work.failed:
         raise BuildError(
             f"{len(failed)} of {len(tasks)} shard task(s) failed ({', '.join(n for n, _ in failed[:5])}"
             f"{', ...' if len(failed) > 5 else ''}): first error: {failed[0][1]}. The {len(results)} finished "
@@ -295,12 +321,13 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
 
     ordered = [results[t.name] for t in tasks]
     rows = [r for res in ordered for r in res["rows"]]
-    skips = [skip_row(cfg.dataset, k) for k in list_skips] + [k for res in ordered for k in res["skips"]]
+    skips = [skip_row(cfg.dataset, k, str(root.path)) for k in list_skips]
+    skips += [k for res in ordered for k in res["skips"]]
     manifest_dir = out / MANIFEST_DIR
     write_samples(manifest_dir / "samples.parquet", rows)
     write_skipped(manifest_dir / "skipped.parquet", skips)
 
-    build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir)
+    build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir, str(root.path))
     if bank_info:
         build["distractor_bank"] = bank_info
     build["run"] = {
@@ -311,14 +338,14 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
         "root": str(root.path),
         "out": str(out),
         "mode": mode,
-        "scheduler": description,
-        "workers": n_workers,
-        "dashboard": dashboard,
+        "scheduler": work.description,
+        "workers": work.workers,
+        "dashboard": work.dashboard,
         "shards_built": len(todo),
         "shards_reused": len(reused),
         "pairs_built": sum(results[t.name]["records"] for t in todo),
         "wall_s": round(time.perf_counter() - t0, 3),
-        "work_wall_s": round(work_wall_s, 3),
+        "work_wall_s": round(work.wall_s, 3),
         "task_cpu_s": round(sum(results[t.name]["timing"]["cpu_s"] for t in todo), 3),
         "dask": {"workers": cfg.dask.workers, "scheduler": cfg.dask.scheduler, "retries": cfg.dask.retries},
     }
@@ -326,12 +353,14 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     return BuildResult(out, build)
 
 
-def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips, manifest_dir: Path) -> dict:
-    """Everything of ``build.json`` except the ``run`` section: identical for identical builds."""
+def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips, manifest_dir: Path,
+                      root: str) -> dict:
+    """Everything of ``build.json`` except the ``run`` section: identical for identical builds, wherever
+    the dataset root is (the input fingerprint writes paths relative to it)."""
     fingerprint = canonical_sha256(
         {
             "videos": [v.uid for t in tasks for v in t.videos],
-            "listing_skips": [[k.where, k.reason, k.detail] for k in list_skips],
+            "listing_skips": [[k.where, k.reason, root_relative(k.detail, root)] for k in list_skips],
             "shards": [res["input_sha256"] for res in ordered],
         }
     )

@@ -17,6 +17,7 @@ from dataprep.config import ConfigError, load_config, with_overrides
 
 EXIT_ERROR = 1
 EXIT_STRICT_SKIPS = 3
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     help=(
@@ -44,16 +45,17 @@ def _console() -> Console:
 @app.command()
 def build(
     dataset: Optional[Dataset] = typer.Option(
-        None, "--dataset", "-d", help="Dataset to read (required unless the --config file names it).",
+        None, "--dataset", "-d", metavar="NAME",
+        help="Dataset to read: trackingnet, vid or coco (required unless the --config file names it).",
         show_default=False,
     ),
     root: Optional[Path] = typer.Option(
-        None, help="Dataset root. Default: config 'root', else $SIAMTRACK_TRACKINGNET_ROOT / $SIAMTRACK_VID_ROOT / "
-        "$SIAMTRACK_COCO_ROOT, else ./data/trackingnet / ./data/ILSVRC2015 / ./data/coco.", show_default=False,
+        None, help="Dataset root. Default: config 'root', else $SIAMTRACK_<NAME>_ROOT (NAME: TRACKINGNET, VID, "
+        "COCO), else ./data/trackingnet, ./data/ILSVRC2015 or ./data/coco.", show_default=False,
     ),
     out: Optional[Path] = typer.Option(
-        None, help="Output folder. Default: config 'out', else $SIAMTRACK_DATA_OUT/<dataset>, else "
-        "./shards/<dataset>. Re-running into it resumes (finished shards whose checksum verifies are kept).",
+        None, help="Output folder. Default: config 'out', else <dataset> under $SIAMTRACK_DATA_OUT, else under "
+        "./shards. Re-running into it resumes (finished shards whose checksum verifies are kept).",
         show_default=False,
     ),
     chunks: Optional[str] = typer.Option(
@@ -76,8 +78,9 @@ def build(
     seed: Optional[int] = typer.Option(None, help="Seed of all sampling and jitter. Default: config, else 0.",
                                        show_default=False),
     split: Optional[str] = typer.Option(
-        None, help="COCO split: reads ROOT/annotations/instances_<split>.json and images from ROOT/<split>/. "
-        "Default: config, else train2017.", show_default=False,
+        None, help="VID: train or val (default: config, else train). COCO: the annotations file "
+        "instances_<split>.json in ROOT/annotations, images in ROOT/<split> (default: config, else train2017).",
+        show_default=False,
     ),
     distractors: Optional[str] = typer.Option(
         None, "--distractors", help="Paste same-class distractors cut from a COCO-format folder into search crops: "
@@ -89,11 +92,12 @@ def build(
         "0.5 for video datasets.", show_default=False,
     ),
     config: Optional[Path] = typer.Option(
-        None, "--config", "-c", help="TOML config (see pipelines/dataprep/*.toml); flags override it. Unknown "
-        "keys are an error.", show_default=False,
+        None, "--config", "-c", help="TOML config (see the files in pipelines/dataprep); flags override it. "
+        "Unknown keys are an error.", show_default=False,
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a build made with a different config in --out."),
-    strict: bool = typer.Option(False, "--strict", help=f"Exit with code {EXIT_STRICT_SKIPS} when any input was skipped."),
+    strict: bool = typer.Option(False, "--strict",
+                                help=f"Exit with code {EXIT_STRICT_SKIPS} when any input was skipped."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Build (or resume) the pair shards of one dataset.
@@ -116,10 +120,14 @@ def build(
     except (ConfigError, BuildError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted:[/] finished shards are kept; run the same command again to resume")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     console.print(build_summary_table(result.build))
     console.print(f"wrote {result.out_dir} (check it with: dataprep verify {result.out_dir})")
     if result.num_skipped:
-        console.print(f"{result.num_skipped} input(s) skipped: see {result.out_dir}/manifest/skipped.parquet")
+        console.print(f"{result.num_skipped} input(s) skipped (build went on without them): list them with "
+                      f"dataprep info {result.out_dir}")
         if strict:
             console.print(f"[bold red]--strict:[/] {result.num_skipped} input(s) were skipped")
             raise typer.Exit(EXIT_STRICT_SKIPS)
@@ -127,7 +135,7 @@ def build(
 
 @app.command()
 def verify(
-    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Re-read every record of every shard: checksums vs build.json, schema, keys vs manifest, every crop
@@ -149,7 +157,7 @@ def verify(
 
 
 @app.command()
-def info(out: Path = typer.Argument(..., help="A build folder (holds build.json).")) -> None:
+def info(out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json).")) -> None:
     """Print a summary of a finished build: config, views, pairs by class/chunk, skipped inputs."""
     from siamcore.schema import SchemaError
     from siamcore.shards import open_build
@@ -168,7 +176,7 @@ def info(out: Path = typer.Argument(..., help="A build folder (holds build.json)
 
 @app.command()
 def show(
-    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
     png: Path = typer.Option(Path("pairs.png"), "--out", "-o", help="The grid PNG to write."),
     n: int = typer.Option(16, "--n", help="Number of pairs to show."),
     dataset: Optional[str] = typer.Option(None, help="Only pairs of this dataset.", show_default=False),
@@ -202,7 +210,7 @@ def show(
 
 @app.command()
 def stats(
-    out: Path = typer.Argument(..., help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write histograms as a PNG (matplotlib).",
                                         show_default=False),
     top: int = typer.Option(20, help="Classes listed."),

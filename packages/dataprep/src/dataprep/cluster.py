@@ -22,7 +22,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dataprep.config import DaskConfig
@@ -44,7 +44,6 @@ class Executor:
     dashboard: str | None = None
     client: Any = None
     retries: int = 0
-    _notes: list[str] = field(default_factory=list)
 
     def run(self, fn: Callable, tasks: list) -> Iterator[Outcome]:
         if self.client is None:
@@ -114,9 +113,15 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+class ClusterError(Exception):
+    """The Dask cluster cannot be started or reached, or its workers cannot run dataprep; the
+    message says what to do."""
+
+
 @contextmanager
-def open_executor(cfg: DaskConfig, connect_timeout_s: float = 30.0) -> Iterator[Executor]:
-    """An :class:`Executor` for ``cfg.scheduler``; clusters it started are closed on exit."""
+def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
+    """An :class:`Executor` for ``cfg.scheduler``; clusters and clients it started are closed on exit,
+    whatever happens (errors, Ctrl-C). ClusterError when the cluster cannot be used."""
     if cfg.scheduler == "synchronous":
         yield Executor("synchronous (in this process)", workers=1)
         return
@@ -124,45 +129,63 @@ def open_executor(cfg: DaskConfig, connect_timeout_s: float = 30.0) -> Iterator[
     import dask
     from distributed import Client, LocalCluster
 
-    has_bokeh = importlib.util.find_spec("bokeh") is not None
-    if cfg.scheduler == "local":
-        env = worker_environ(cfg)
-        # Dask lets variables already in this process's environment win over the config (and its
-        # nannies leave them set here), so set ours for the time the nannies read them.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), _environ({k: str(v) for k, v in env.items()}):
-            cluster = LocalCluster(
-                n_workers=cfg.workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",  # never on all interfaces; the HTTP server runs even without bokeh
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster)
-        try:
-            client.run(warm_worker)
-            dashboard = client.dashboard_link + ("" if has_bokeh else "  (charts need: pip install bokeh)")
-            yield Executor(
-                f"local Dask cluster, {cfg.workers} worker process(es) x 1 thread ({cluster.scheduler_address})",
-                workers=cfg.workers,
-                dashboard=dashboard,
-                client=client,
-                retries=cfg.retries,
-            )
-        finally:
-            client.close()
-            cluster.close()
-        return
-
-    client = Client(cfg.scheduler, timeout=connect_timeout_s)
+    cluster = client = None
     try:
-        client.wait_for_workers(1, timeout=connect_timeout_s)
-        client.run(warm_worker)
-        n = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-        dashboard = client.dashboard_link
-        yield Executor(
-            f"Dask cluster at {cfg.scheduler}, {n} worker(s)", workers=n, dashboard=dashboard, client=client,
-            retries=cfg.retries,
-        )
+        if cfg.scheduler == "local":
+            env = worker_environ(cfg)
+            # Dask lets variables already in this process's environment win over the config (and its
+            # nannies leave them set here), so set ours for the time the nannies read them.
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
+                    _environ({k: str(v) for k, v in env.items()}):
+                cluster = LocalCluster(
+                    n_workers=cfg.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",  # never on all interfaces; the HTTP server runs even without bokeh
+                    silence_logs=logging.ERROR,
+                )
+            client = Client(cluster)
+            workers = cfg.workers
+            description = f"local Dask cluster, {workers} worker process(es) x 1 thread ({cluster.scheduler_address})"
+            has_bokeh = importlib.util.find_spec("bokeh") is not None
+            dashboard = client.dashboard_link + ("" if has_bokeh else "  (charts need: pip install bokeh)")
+        else:
+            client = _connect(Client, cfg)
+            workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+            description = f"Dask cluster at {cfg.scheduler}, {workers} worker(s)"
+            dashboard = client.dashboard_link
+        _warm(client, cfg)
+        yield Executor(description, workers=workers, dashboard=dashboard, client=client, retries=cfg.retries)
     finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _connect(client_cls, cfg: DaskConfig):
+    """A Client on the existing cluster at ``cfg.scheduler`` with at least one worker, or ClusterError."""
+    timeout = cfg.connect_timeout_s
+    start_it = (f"start it with `dask scheduler` and workers with `dask worker {cfg.scheduler} --nthreads 1` "
+                "(see the README), or build on this machine with --scheduler local")
+    try:
+        client = client_cls(cfg.scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {cfg.scheduler} ({exc}): {start_it}") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
         client.close()
+        raise ClusterError(f"the Dask scheduler at {cfg.scheduler} has no worker after {timeout:g} s: "
+                           f"{start_it}") from None
+    return client
+
+
+def _warm(client, cfg: DaskConfig) -> None:
+    """Import the task code on every worker; ClusterError when a worker cannot (dataprep not installed there)."""
+    try:
+        client.run(warm_worker)
+    except Exception as exc:
+        raise ClusterError(f"the Dask workers ({cfg.scheduler}) cannot run dataprep: {type(exc).__name__}: {exc}. "
+                           "Install siamtrack-dataprep (same version) in the workers' environment") from None

@@ -124,6 +124,8 @@ class DaskConfig:
     """``local`` (a LocalCluster), ``synchronous`` (in-process) or ``tcp://HOST:PORT`` (existing cluster)."""
     retries: int = 2
     """Extra attempts for a shard task whose worker failed."""
+    connect_timeout_s: float = 30.0
+    """How long to wait for a ``tcp://`` scheduler to answer and to have a worker."""
     malloc_trim_threshold_bytes: int = 128 << 20
     """``MALLOC_TRIM_THRESHOLD_`` for local workers: Dask's default (64 KiB) returns freed frame
     buffers to the OS after every decode, so the next decode page-faults them back in."""
@@ -387,7 +389,7 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
             fail("'splits' applies to VID only; TrackingNet selects 'chunks'")
         bad = [s for s in cfg.splits if s not in ("train", "val")]
         if bad or not cfg.splits:
-            fail(f"'splits' must list train and/or val, got {cfg.splits!r}")
+            fail(f"VID 'splits' (--split) must be train and/or val, got {cfg.splits!r}")
     if cfg.seed < 0:
         fail("'seed' must be >= 0")
     p = cfg.pairs
@@ -424,6 +426,8 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
         fail("'dask.workers' (--workers) must be >= 1")
     if d.retries < 0:
         fail("'dask.retries' must be >= 0")
+    if d.connect_timeout_s <= 0:
+        fail("'dask.connect_timeout_s' must be > 0")
     if d.scheduler not in ("local", "synchronous") and "://" not in d.scheduler:
         fail(f"'dask.scheduler' must be local, synchronous or an address like tcp://HOST:8786, got {d.scheduler!r}")
     return cfg

@@ -15,7 +15,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.atomic import write_bytes_atomic
+from siamcore.atomic import write_bytes_atomic
 
 SAMPLES_SCHEMA = pa.schema(
     [

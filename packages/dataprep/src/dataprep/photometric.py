@@ -24,9 +24,6 @@ class Photometric:
     contrast: float
     blur_sigma_ref_px: float
 
-    def describe(self) -> str:
-        return f"brightness {self.brightness:+.0f}, contrast x{self.contrast:.2f}, blur {self.blur_sigma_ref_px:.2f} px"
-
 
 def draw(
     rng: np.random.Generator, brightness: float, contrast: float, p_blur: float, blur_sigma_max_px: float

@@ -1,4 +1,5 @@
-"""Tables for the terminal: the build summary and ``dataprep info``."""
+"""Tables for the terminal: the build summary, ``dataprep info``, and the two table shapes that
+``dataprep stats`` shares with them (a key/value overview, counts with shares)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from siamcore.shards import BuildInfo
 
 from dataprep.manifest import read_table
 
+SKIPPED_SHOWN = 15
+"""Skipped inputs listed one by one by ``dataprep info`` (all are in ``manifest/skipped.parquet``)."""
+
 
 def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -19,76 +23,99 @@ def human_bytes(n: float) -> str:
     return f"{n}"  # pragma: no cover
 
 
-def build_summary_table(build: dict) -> Table:
-    """Sequences, pairs, skipped by reason, bytes, wall time, pairs/s of one build run."""
-    counts, run = build["counts"], build.get("run", {})
-    t = Table(title=f"dataprep build: {build['dataset']}", show_header=False, title_justify="left")
+def key_value_table(title: str, rows: list[tuple[str, str]], right: bool = True) -> Table:
+    """A two-column overview: bold names, values (right-aligned numbers unless ``right`` is False)."""
+    t = Table(title=title, show_header=False, title_justify="left")
     t.add_column(style="bold")
-    t.add_column(justify="right")
-    t.add_row("videos", f"{counts['videos']:,}")
-    t.add_row("sequences", f"{counts['sequences']:,}")
-    t.add_row("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)")
-    t.add_row("shards", f"{counts['shards']:,} ({run.get('shards_built', 0)} built, "
-                        f"{run.get('shards_reused', 0)} reused)")
-    skipped = counts["skipped"]
-    t.add_row("skipped", f"{sum(skipped.values()):,}")
-    for reason, n in skipped.items():
-        t.add_row(f"  {reason}", f"{n:,}")
-    t.add_row("bytes", human_bytes(counts["bytes"]))
-    wall = run.get("wall_s", 0.0)
-    work = run.get("work_wall_s", 0.0)
-    t.add_row("wall time", f"{wall:.1f} s")
-    if work > 0:
-        t.add_row("pairs/s", f"{run.get('pairs_built', 0) / work:,.1f}")
+    t.add_column(justify="right" if right else "left")
+    for name, value in rows:
+        t.add_row(name, value)
     return t
 
 
+def counts_table(title: str, column: str, counts: dict, total: int | None = None, limit: int | None = None) -> Table:
+    """``column | pairs [| share of total]`` for ``counts`` in their order; past ``limit`` rows, one
+    "(N more)" row sums the rest."""
+    t = Table(title=title, title_justify="left")
+    t.add_column(column)
+    t.add_column("pairs", justify="right")
+    if total is not None:
+        t.add_column("share", justify="right")
+    items = list(counts.items())
+
+    def row(name: str, c: int) -> None:
+        share = [(f"{c / total:.1%}" if total else "-")] if total is not None else []
+        t.add_row(name, f"{c:,}", *share)
+
+    for k, c in items[:limit]:
+        row(str(k), c)
+    if limit is not None and len(items) > limit:
+        row(f"({len(items) - limit} more)", sum(c for _, c in items[limit:]))
+    return t
+
+
+def _noun(dataset: str) -> str:
+    """What a listing unit is: an image for COCO, a video otherwise."""
+    return "images" if dataset == "coco" else "videos"
+
+
+def build_summary_table(build: dict) -> Table:
+    """Sequences, pairs, skipped by reason, bytes, wall time, pairs/s of one build run."""
+    counts, run = build["counts"], build.get("run", {})
+    skipped = counts["skipped"]
+    rows = [
+        (_noun(build["dataset"]), f"{counts['videos']:,}"),
+        ("sequences", f"{counts['sequences']:,}"),
+        ("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)"),
+        ("shards", f"{counts['shards']:,} ({run.get('shards_built', 0)} built, {run.get('shards_reused', 0)} reused)"),
+        ("skipped", f"{sum(skipped.values()):,}"),
+        *((f"  {reason}", f"{n:,}") for reason, n in skipped.items()),
+        ("bytes", human_bytes(counts["bytes"])),
+        ("wall time", f"{run.get('wall_s', 0.0):.1f} s"),
+    ]
+    work = run.get("work_wall_s", 0.0)
+    if work > 0:
+        rows.append(("pairs/s", f"{run.get('pairs_built', 0) / work:,.1f}"))
+    return key_value_table(f"dataprep build: {build['dataset']}", rows)
+
+
 def info_tables(info: BuildInfo, top: int = 12) -> list[Table]:
-    """Overview, views, and per-class / per-chunk / skipped counts of a finished build."""
+    """Overview, views, per-class / per-chunk counts, skipped inputs by reason and the first ones
+    one by one (paths under the dataset root are written ``ROOT/``)."""
     b = info.build
-    counts = b["counts"]
-    overview = Table(title=f"build {info.out_dir}", show_header=False, title_justify="left")
-    overview.add_column(style="bold")
-    overview.add_column()
-    overview.add_row("dataset", b["dataset"])
-    overview.add_row("config sha256", b["config_sha256"][:16])
-    overview.add_row("seed", str(b["seed"]))
-    overview.add_row("schema version", str(b["schema_version"]))
-    overview.add_row("resampling", b["resampling"])
-    overview.add_row("jpeg quality", str(b["jpeg_quality"]))
-    overview.add_row("shards", f"{len(info.shards):,}")
-    overview.add_row("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)")
-    overview.add_row("videos / sequences", f"{counts['videos']:,} / {counts['sequences']:,}")
-    overview.add_row("bytes", human_bytes(counts["bytes"]))
-    overview.add_row("input fingerprint", b["input_fingerprint"][:16])
-    run = b.get("run", {})
+    counts, run = b["counts"], b.get("run", {})
+    rows = [
+        ("dataset", b["dataset"]),
+        ("config sha256", b["config_sha256"][:16]),
+        ("seed", str(b["seed"])),
+        ("schema version", str(b["schema_version"])),
+        ("resampling", b["resampling"]),
+        ("jpeg quality", str(b["jpeg_quality"])),
+        ("shards", f"{len(info.shards):,}"),
+        ("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)"),
+        (f"{_noun(b['dataset'])} / sequences", f"{counts['videos']:,} / {counts['sequences']:,}"),
+        ("bytes", human_bytes(counts["bytes"])),
+        ("input fingerprint", b["input_fingerprint"][:16]),
+    ]
     if run:
-        overview.add_row("built", f"{run.get('finished_at', '?')} on {run.get('host', '?')} ({run.get('scheduler', '?')})")
+        rows.append(("ROOT", str(run.get("root", "?"))))
+        rows.append(("built", f"{run.get('finished_at', '?')} on {run.get('host', '?')} ({run.get('scheduler', '?')})"))
+    tables = [key_value_table(f"build {info.out_dir}", rows, right=False)]
 
     views = Table(title="views", title_justify="left")
     for col in ("name", "role", "size", "context", "extent"):
         views.add_column(col)
     for name, v in info.views.items():
         views.add_row(name, v["role"], str(v["size"]), str(v["context"]), str(v["extent"]))
+    tables.append(views)
 
-    tables = [overview, views]
     if info.samples_path.is_file():
-        table = read_table(info.samples_path).select(["class_name", "chunk", "sequence"]).to_pydict()
+        table = read_table(info.samples_path).select(["class_name", "chunk"]).to_pydict()
         by_class = Counter(c or "(unknown)" for c in table["class_name"])
-        t = Table(title="pairs by class", title_justify="left")
-        t.add_column("class")
-        t.add_column("pairs", justify="right")
-        for name, n in by_class.most_common(top):
-            t.add_row(name, f"{n:,}")
-        tables.append(t)
+        tables.append(counts_table("pairs by class", "class", dict(by_class.most_common()), limit=top))
         chunks = Counter(table["chunk"])
         if len(chunks) > 1 or -1 not in chunks:
-            t = Table(title="pairs by chunk", title_justify="left")
-            t.add_column("chunk")
-            t.add_column("pairs", justify="right")
-            for c in sorted(chunks):
-                t.add_row(str(c), f"{chunks[c]:,}")
-            tables.append(t)
+            tables.append(counts_table("pairs by chunk", "chunk", {c: chunks[c] for c in sorted(chunks)}))
     skipped = counts["skipped"]
     t = Table(title="skipped inputs", title_justify="left")
     t.add_column("reason")
@@ -98,4 +125,18 @@ def info_tables(info: BuildInfo, top: int = 12) -> list[Table]:
     if not skipped:
         t.add_row("(none)", "0")
     tables.append(t)
+    if skipped and info.skipped_path.is_file():
+        tables.append(skipped_details_table(read_table(info.skipped_path).to_pylist(), SKIPPED_SHOWN))
     return tables
+
+
+def skipped_details_table(rows: list[dict], limit: int) -> Table:
+    """The first ``limit`` skipped inputs: where, reason, detail."""
+    shown = f"first {limit} of {len(rows):,}" if len(rows) > limit else f"all {len(rows):,}"
+    t = Table(title=f"skipped inputs ({shown}; all in manifest/skipped.parquet)", title_justify="left")
+    t.add_column("where", overflow="fold")
+    t.add_column("reason")
+    t.add_column("detail", overflow="fold")
+    for r in rows[:limit]:
+        t.add_row(r["where"], r["reason"], r["detail"])
+    return t

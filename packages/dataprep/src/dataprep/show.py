@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from siamcore.atomic import write_bytes_atomic
 from siamcore.shards import BuildInfo, ShardReader, open_build
 
-from dataprep.atomic import write_bytes_atomic
 from dataprep.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
 

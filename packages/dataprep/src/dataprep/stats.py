@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
+from siamcore.atomic import write_bytes_atomic
 from siamcore.shards import open_build
 
-from dataprep.atomic import write_bytes_atomic
 from dataprep.manifest import read_table
-from dataprep.report import human_bytes
+from dataprep.report import counts_table, human_bytes, key_value_table
 
 SIZE_BINS_PX = (0, 16, 32, 48, 64, 96, 128, 192, 256, 1e9)
 """Target size ``sqrt(w h)`` in search-crop px (SiamRPN's nominal target is ~64 px of 255)."""
@@ -78,34 +78,18 @@ def _bar(count: int, largest: int) -> str:
 
 def stats_tables(stats: dict, title: str, top: int = 20) -> list[Table]:
     n = stats["pairs"]
-    overview = Table(title=title, show_header=False, title_justify="left")
-    overview.add_column(style="bold")
-    overview.add_column(justify="right")
-    overview.add_row("pairs", f"{n:,}")
-    overview.add_row("negative", f"{stats['negatives']:,} ({stats['negative_rate']:.1%})")
-    overview.add_row("with distractor", f"{stats['with_distractor']:,} ({stats['distractor_rate']:.1%})")
-    overview.add_row("bytes / record", f"mean {human_bytes(stats['bytes_mean'])}, median "
-                                       f"{human_bytes(stats['bytes_median'])}, p95 {human_bytes(stats['bytes_p95'])}")
-    overview.add_row("bytes total", human_bytes(stats["bytes_total"]))
-    tables = [overview]
-
-    def counts_table(name: str, column: str, counts: dict, limit: int | None = None) -> Table:
-        t = Table(title=name, title_justify="left")
-        t.add_column(column)
-        t.add_column("pairs", justify="right")
-        t.add_column("share", justify="right")
-        items = list(counts.items())
-        for k, c in items[:limit]:
-            t.add_row(str(k), f"{c:,}", f"{c / n:.1%}" if n else "-")
-        if limit is not None and len(items) > limit:
-            rest = sum(c for _, c in items[limit:])
-            t.add_row(f"({len(items) - limit} more)", f"{rest:,}", f"{rest / n:.1%}" if n else "-")
-        return t
-
-    tables.append(counts_table("pairs per dataset", "dataset", stats["by_dataset"]))
-    tables.append(counts_table(f"pairs per class (top {top})", "class", stats["by_class"], top))
+    tables = [key_value_table(title, [
+        ("pairs", f"{n:,}"),
+        ("negative", f"{stats['negatives']:,} ({stats['negative_rate']:.1%})"),
+        ("with distractor", f"{stats['with_distractor']:,} ({stats['distractor_rate']:.1%})"),
+        ("bytes / record", f"mean {human_bytes(stats['bytes_mean'])}, median {human_bytes(stats['bytes_median'])}, "
+                           f"p95 {human_bytes(stats['bytes_p95'])}"),
+        ("bytes total", human_bytes(stats["bytes_total"])),
+    ])]
+    tables.append(counts_table("pairs per dataset", "dataset", stats["by_dataset"], n))
+    tables.append(counts_table(f"pairs per class (top {top})", "class", stats["by_class"], n, top))
     if stats["flags"]:
-        tables.append(counts_table("records per flag", "flag", stats["flags"]))
+        tables.append(counts_table("records per flag", "flag", stats["flags"], n))
     for name, key, fmt in (("target size sqrt(w*h), search-crop px", "size_hist", ".0f"),
                            ("target aspect w/h", "aspect_hist", ".2f")):
         t = Table(title=name, title_justify="left")

@@ -22,12 +22,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from siamcore.atomic import write_json_atomic
 from siamcore.boxes import is_valid_xywh
 from siamcore.crop import frame_mean
 from siamcore.shards import SHARDS_DIR, ShardWriter, shard_path
 
 from dataprep.config import BuildConfig
-from dataprep.atomic import write_json_atomic
 from dataprep.pairs import PairPlan, SequenceFrames, plan_pairs, valid_frame_indices
 from dataprep.records import assemble_record, crop_views, manifest_row
 from dataprep.search_extras import SearchExtras, load_distractor_bank, plan_search_extras
@@ -73,28 +73,38 @@ def sidecar_path(out_dir: str | os.PathLike, name: str) -> Path:
     return Path(out_dir) / SHARDS_DIR / f"{name}.json"
 
 
-def skip_row(dataset: str, skip: Skip) -> dict:
-    return {"dataset": dataset, "where": skip.where, "reason": skip.reason, "detail": skip.detail}
+def skip_row(dataset: str, skip: Skip, root: str) -> dict:
+    """A row of ``manifest/skipped.parquet``; paths under the dataset root are written ``ROOT/...``
+    (``build.json`` ``run.root`` says where that was), so the manifest does not depend on it."""
+    return {"dataset": dataset, "where": skip.where, "reason": skip.reason, "detail": root_relative(skip.detail, root)}
+
+
+def _box_text(box_xywh) -> str:
+    return "[" + ", ".join(f"{float(v):g}" for v in box_xywh) + "]"
 
 
 def _box_reason(box_xywh) -> str:
     return "invalid_box" if not is_valid_xywh(box_xywh) else "box_outside_frame"
 
 
+def root_relative(text: str, root: str) -> str:
+    """``text`` with the dataset root written ``ROOT/``: fingerprints do not depend on where the data lives."""
+    return text.replace(root.rstrip("/") + "/", "ROOT/") if root else text
+
+
 def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
-    """Fingerprint of what the shard read: ids, frame files (relative to the root), boxes, skips."""
+    """Fingerprint of what the shard read: ids, frame files, boxes, skips (paths relative to the root)."""
+    root = videos[0].root if videos else ""
     h = hashlib.sha256()
     for v in videos:
         h.update(f"V {v.uid}\n".encode())
     for s in sequences:
-        root = s.video.root.rstrip("/") + "/"
         h.update(f"S {s.uid} {s.class_name} {len(s.frames)}\n".encode())
         for ref in s.frames:
-            path = ref.path[len(root) :] if ref.path.startswith(root) else ref.path
-            h.update(f"{path}|{ref.member or ''}\n".encode())
+            h.update(f"{root_relative(ref.path, root)}|{ref.member or ''}\n".encode())
         h.update(np.ascontiguousarray(s.boxes_xywh, dtype="<f8").tobytes())
     for k in skips:
-        h.update(f"K {k.where}|{k.reason}|{k.detail}\n".encode())
+        h.update(f"K {k.where}|{k.reason}|{root_relative(k.detail, root)}\n".encode())
     return h.hexdigest()
 
 
@@ -144,7 +154,8 @@ def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPla
     # (plan index, role) jobs grouped by the frame they need
     jobs: dict = {}
     for p_idx, p in enumerate(plans):
-        for role, seq_idx, frame_idx in (("exemplar", p.exemplar_seq, p.exemplar_frame), ("search", p.search_seq, p.search_frame)):
+        for role, seq_idx, frame_idx in (("exemplar", p.exemplar_seq, p.exemplar_frame),
+                                         ("search", p.search_seq, p.search_frame)):
             ref = sequences[seq_idx].frames[frame_idx]
             jobs.setdefault(ref, []).append((p_idx, role))
 
@@ -170,20 +181,24 @@ def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPla
                 seq, frame_idx = sequences[p.search_seq], p.search_frame
             box = seq.boxes_xywh[frame_idx]
             if not is_valid_xywh(box, frame_wh):
-                failures.setdefault(p_idx, (_box_reason(box), f"{role} frame {frame_idx}: box {list(box)} "
+                failures.setdefault(p_idx, (_box_reason(box), f"{role} frame {frame_idx}: box {_box_text(box)} "
                                             f"unusable in a {frame_wh[0]}x{frame_wh[1]} frame ({ref.path})"))
                 continue
-            if role == "exemplar":
-                crops[(p_idx, role)] = crop_views(frame, fill, box, ex_views, p.exemplar_jitter, quality)
-            else:
-                guide = seq.boxes_xywh[p.guide_frame]
-                if not is_valid_xywh(guide, frame_wh):
-                    guide = box
-                extras[p_idx] = plan_search_extras(cfg, p, seq, box, bank)
-                crops[(p_idx, role)] = crop_views(
-                    frame, fill, box, se_views, p.search_jitter, quality, guide, p.guide_noise, sigma,
-                    edit=extras[p_idx].edit,
-                )
+            try:
+                if role == "exemplar":
+                    crops[(p_idx, role)] = crop_views(frame, fill, box, ex_views, p.exemplar_jitter, quality)
+                else:
+                    guide = seq.boxes_xywh[p.guide_frame]
+                    if not is_valid_xywh(guide, frame_wh):
+                        guide = box
+                    extras[p_idx] = plan_search_extras(cfg, p, seq, box, bank)
+                    crops[(p_idx, role)] = crop_views(
+                        frame, fill, box, se_views, p.search_jitter, quality, guide, p.guide_noise, sigma,
+                        edit=extras[p_idx].edit,
+                    )
+            except Exception as exc:  # e.g. an absurd box (1e12 px): one sample lost, not the shard
+                failures.setdefault(p_idx, ("crop_error", f"{role} frame {frame_idx}, box {_box_text(box)} "
+                                                          f"({ref.path}): {type(exc).__name__}: {exc}"))
         del frame
 
     records, skips = [], []
@@ -235,7 +250,7 @@ def build_shard(task: ShardTask) -> dict:
                 "frames_decoded": frames_decoded,
             },
             "rows": rows,
-            "skips": [skip_row(cfg.dataset, k) for k in skips],
+            "skips": [skip_row(cfg.dataset, k, task.videos[0].root) for k in skips],
         }
         write_json_atomic(sidecar_path(task.out_dir, task.name), sidecar)
     finally:

@@ -25,11 +25,11 @@ import hashlib
 import json
 import os
 import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from siamcore.atomic import atomic_path
 from siamcore.schema import SCHEMA_VERSION, SchemaError, pack, unpack
 
 BUILD_FILE = "build.json"
@@ -112,53 +112,35 @@ class ShardWriter:
         lmdb = _lmdb()
         items = sorted(self._items.items())
         self._items = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{uuid.uuid4().hex}")
-        try:
-            env = lmdb.open(
-                str(tmp),
-                subdir=False,
-                map_size=_map_size_bytes(items),
-                lock=False,
-                meminit=True,
-                sync=False,
-                metasync=False,
-                readahead=False,
-                max_dbs=0,
-            )
+        with atomic_path(self.path) as tmp:
             try:
-                with env.begin(write=True) as txn:
-                    for k, v in items:
-                        txn.put(k, v, append=True)
-                env.sync(True)
+                env = lmdb.open(
+                    str(tmp),
+                    subdir=False,
+                    map_size=_map_size_bytes(items),
+                    lock=False,
+                    meminit=True,
+                    sync=False,
+                    metasync=False,
+                    readahead=False,
+                    max_dbs=0,
+                )
+                try:
+                    with env.begin(write=True) as txn:
+                        for k, v in items:
+                            txn.put(k, v, append=True)
+                    env.sync(True)
+                finally:
+                    env.close()
+                self.sha256 = file_sha256(tmp)
+                self.bytes_on_disk = tmp.stat().st_size
             finally:
-                env.close()
-            self.sha256 = file_sha256(tmp)
-            self.bytes_on_disk = tmp.stat().st_size
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
-        finally:
-            for leftover in (tmp, Path(f"{tmp}-lock")):
-                if leftover.exists():
-                    leftover.unlink()
+                Path(f"{tmp}-lock").unlink(missing_ok=True)
         return self.sha256
 
     def abort(self) -> None:
         self._closed = True
         self._items = {}
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 class _SharedEnvs:

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: Skip reason codes used by the readers (and by the build for frame errors).
+#: Skip reason codes used by the readers (and by the build for frame errors; ``load_error`` /
+#: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops).
 REASONS = (
     "malformed_annotation",
     "missing_annotation",
@@ -45,7 +46,8 @@ REASONS = (
     "empty_sequence",
     "bad_zip",
     "unreadable_xml",
-    "missing_chunk",
+    "load_error",
+    "crop_error",
 )
 
 TRACKINGNET_CHUNKS = range(12)
@@ -163,7 +165,8 @@ def invalidate_boxes(boxes_xywh: np.ndarray, frame_wh: list[tuple[float, float] 
         invalid = present & ~(finite & (boxes_xywh[:, 2] > 0) & (boxes_xywh[:, 3] > 0))
     if invalid.any():
         idx = np.flatnonzero(invalid)
-        skips.append(Skip(where, "invalid_box", f"{len(idx)} frame(s) with a NaN/zero/negative box: {format_indices(idx)}"))
+        skips.append(Skip(where, "invalid_box",
+                          f"{len(idx)} frame(s) with a NaN/zero/negative box: {format_indices(idx)}"))
         boxes_xywh[invalid] = np.nan
     outside = []
     for i, wh in enumerate(frame_wh):
@@ -223,8 +226,9 @@ def jpeg_is_complete(buf: bytes) -> bool:
     """True when ``buf`` starts with SOI and has an EOI marker after its last start-of-scan.
 
     OpenCV 4.x decodes a truncated JPEG without error (grey bottom, a warning on stderr only;
-    5.x refuses it), so truncation is detected here, whatever the OpenCV version: inside entropy-coded data every 0xFF byte is stuffed, so an
-    0xFFD9 after the last 0xFFDA can only be the real end of image.
+    5.x refuses it), so truncation is detected here, whatever the OpenCV version: inside
+    entropy-coded data every 0xFF byte is stuffed, so an 0xFFD9 after the last 0xFFDA can only be
+    the real end of image.
     """
     if buf[:2] != b"\xff\xd8":
         return False

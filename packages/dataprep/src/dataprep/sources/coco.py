@@ -355,8 +355,9 @@ class DistractorBank:
         return self.index.category_names[self.index.coco.anns[ann_id]["category_id"]]
 
     def same_source(self, video: VideoRef) -> bool:
-        """Whether ``video`` comes from this bank's annotation file (so its instances must be excluded)."""
-        return video.dataset == NAME and Path(video.root).absolute() == Path(self.root) and video.split == self.split
+        """Whether ``video`` comes from this bank's annotation file (so its instances must be excluded),
+        however the two roots were spelled (symlinks, relative paths)."""
+        return video.dataset == NAME and video.split == self.split and _real_path(video.root) == _real_path(self.root)
 
     def load_patch(self, ann_id: int) -> tuple[np.ndarray, np.ndarray]:
         """``(patch RGB, boolean mask)`` cut to the mask's tight box in the source image.
@@ -375,6 +376,11 @@ class DistractorBank:
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         return frame[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _real_path(path: str) -> str:
+    return os.path.realpath(path)
 
 
 @functools.lru_cache(maxsize=2)
