@@ -28,14 +28,6 @@ def invoke(*args: str):
     return result
 
 
-@pytest.fixture(autouse=True)
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(2, before))
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 def test_eval_siamfc_on_couple_and_crossing_meets_acceptance(shared_data, tmp_path):
     out = tmp_path / "eval"

@@ -93,6 +93,15 @@ def test_otb_meta_json_decides_frames_and_names_match_aliases(tmp_path):
         load_otb(tmp_path, ["Nope"])
 
 
+def test_run_source_of_an_otb_folder_uses_the_meta_json_beside_it(tmp_path):
+    make_otb_root(tmp_path)
+    meta = {"plain": {"name": "Plain", "image_files": ["0002.jpg", "0003.jpg"], "gt_rect": []}}
+    (tmp_path / "OTB2015.json").write_text(json.dumps(meta))
+    src = open_source(tmp_path / "Plain")
+    assert [p.name for p in src.sequence.frames] == ["0002.jpg", "0003.jpg"] and len(src) == 2
+    assert src.init_box_xywh.tolist() == [1, 0, 10, 12]  # the row of frame 2, as tracker eval starts
+
+
 def test_otb_root_without_sequences_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no OTB sequence folders"):
         load_otb(tmp_path)

@@ -22,14 +22,6 @@ def siamfc_weights(shared_data):
     return shared_data / "weights" / "siamfc_alexnet.safetensors"
 
 
-@pytest.fixture(autouse=True)
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(2, before))
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 def test_siamfc_tracks_the_vot_bag(shared_data, siamfc_weights):
     seq = load_vot_sequence(shared_data / "vot" / "bag")
@@ -150,6 +142,52 @@ def test_rpn_tracker_clamps_to_frame_and_size_range():
         assert 0 <= cx <= 320 and 0 <= cy <= 240
         assert 40 / 1.1 - 1e-9 <= box[2] <= 40 * 1.1 + 1e-9
         assert 0.0 <= score <= 1.0
+
+
+class OneCandidateRPN(SiamModel):
+    """Every default box has a very low confidence except the 64x64 anchor of the centre cell, whose
+    deltas grow it to 80x80 crop px: the tracker's size update can be computed by hand."""
+
+    name = "onecandidate"
+
+    def __init__(self, logit: float):
+        super().__init__({})
+        self.views = {"exemplar": View(127, 0.5), "search": View(255, 1.5)}
+        self._set_default_boxes(rpn_anchors_cxcywh(17, 8, 255))
+        self.index = (8 * 17 + 8) * 5 + 2  # row 8, column 8, ratio 1
+        self.logit = logit
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def template(self, exemplar, exemplar_guide=None):
+        return None
+
+    def detect(self, state, search, search_guide=None):
+        n = self.default_boxes_cxcywh.shape[0]
+        conf = torch.full((1, n), -30.0)
+        conf[0, self.index] = self.logit
+        loc = torch.zeros(1, n, 4)
+        loc[0, self.index, 2:] = np.log(80.0 / 64.0)
+        return conf, loc
+
+
+@pytest.mark.parametrize("form", ["pysot", "seed"])
+def test_rpn_size_update_is_penalty_times_confidence_times_lr(form):
+    model = OneCandidateRPN(logit=1.0)
+    assert model.default_boxes_cxcywh[model.index].tolist() == [127.5, 127.5, 64.0, 64.0]
+    params = RPNParams(penalty_k=0.2, lr=0.5, penalty_form=form)
+    tracker = RPNTracker(model, params)
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    tracker.init(frame, (280.0, 200.0, 40.0, 40.0))
+    box, score = tracker.track(frame)
+
+    crop_per_frame_px = 255 / 160  # search side of a 40x40 target at context 1.5: 4 * 40 = 160 px
+    s_c = 80 / (40 * crop_per_frame_px)  # padded sizes of squares are 2 w: the ratio of the sides
+    penalty = np.exp(-(s_c - 1) * 0.2) if form == "pysot" else np.exp(-0.2 * s_c)
+    conf = 1 / (1 + np.exp(-1.0))
+    lr = penalty * conf * 0.5
+    expected_w = 40 * (1 - lr) + 80 / crop_per_frame_px * lr
+    assert score == pytest.approx(conf)
+    assert box == pytest.approx([300 - expected_w / 2, 220 - expected_w / 2, expected_w, expected_w])
 
 
 @pytest.mark.parametrize("name", ["siamrpn", "siamconcatrpn", "siambroadcastrpn"])

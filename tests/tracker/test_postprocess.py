@@ -14,6 +14,7 @@ from tracker.online.postprocess import (
     clamp_state,
     normalise_response,
     normalised_hann_2d,
+    smooth_size,
     source_windows,
 )
 
@@ -61,6 +62,11 @@ def test_siamfc_window_and_response_normalisation():
                                                                                          (135, 136), (136, 135)]
     r = normalise_response(np.array([[-3.0, -1.0], [-2.0, 0.0]]))
     assert r.min() == 0 and r.sum() == pytest.approx(1.0) and r.argmax() == 3
+
+
+def test_smooth_size():
+    assert smooth_size((40.0, 20.0), (80.0, 10.0), 0.25) == pytest.approx((50.0, 17.5))
+    assert smooth_size((40.0, 20.0), (80.0, 10.0), 0.0) == (40.0, 20.0)
 
 
 def test_clamp_state():

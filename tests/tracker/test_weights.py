@@ -61,6 +61,18 @@ def test_load_model_says_what_is_wrong(tmp_path):
     path = save_model(create_model("siamrpn", **TINY_CONFIGS["siamrpn"]), tmp_path / "rpn.safetensors")
     with pytest.raises(ValueError, match="does not fit model 'siamfc'"):
         load_model(path, model_name="siamfc")
+    with pytest.raises(ValueError, match="holds model 'siamrpn' and does not fit model 'siambroadcastrpn'"):
+        load_model(path, model_name="siambroadcastrpn")
+    assert load_model(path, model_name="siamrpn").name == "siamrpn"  # agreeing with the file is fine
+    with pytest.raises(KeyError, match="unknown model 'nope'"):
+        load_model(path, model_name="nope")
+    bare = tmp_path / "bare.pt"  # a plain state dict without its JSON: the model must be named
+    torch.save(create_model("siamrpn", **TINY_CONFIGS["siamrpn"]).state_dict(), bare)
+    with pytest.raises(ValueError, match="does not say which model"):
+        load_model(bare)
+    with pytest.raises(ValueError, match="does not fit model 'siamrpn'") as err:  # built with the default config
+        load_model(bare, model_name="siamrpn")
+    assert len(str(err.value).splitlines()) <= 4  # the gist, not one line per tensor
 
 
 def test_shipped_siamfc_weights_peak_at_the_target(shared_data):

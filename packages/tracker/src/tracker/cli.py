@@ -73,7 +73,9 @@ def _load_tracker(weights: Path, model: str | None, params: Path | None, device:
 
     try:
         return load_tracker(weights, model_name=model, params_path=params, device=device)
-    except (FileNotFoundError, ValueError, KeyError, ParamsError) as e:
+    except KeyError as e:  # unknown model name; str() of a KeyError would add quotes
+        _fail(f"{e.args[0]} (--model)")
+    except (FileNotFoundError, ValueError, ParamsError) as e:
         _fail(str(e))
 
 
@@ -196,7 +198,13 @@ EVAL_HELP = (
     "One-pass evaluation, then scores and plots.\n\n"
     "Protocol: the tracker starts from frame 1's ground truth (frame 1 is counted); IoU on continuous x,y,w,h; "
     "success = IoU > t at t = 0, 0.05, ..., 1, AUC = their mean; precision = centre error <= 20 px; normalised "
-    "precision = centre error / ground-truth size <= 0.2; sequences weigh equally."
+    "precision = centre error / ground-truth size <= 0.2; sequences weigh equally. Invalid ground-truth rows "
+    "(w or h <= 0, target out of view): see --invalid-gt.\n\n"
+    "OTB layout: <Seq>/img/0001.jpg... and <Seq>/groundtruth_rect.txt (comma, tab or space separated, 1-based). "
+    "Two-target folders (Jogging, Skating2: groundtruth_rect.1.txt, .2.txt) give the sequences Jogging.1 and "
+    "Jogging.2. OTB2015.json beside the folders decides each sequence's frames (David 300-770, Tiger1 from 6, "
+    "BlurCar1 247-988, ...); without it the known ranges are built in, and a sequence with more images than "
+    "ground-truth rows (Football1) uses its first images."
 )
 
 

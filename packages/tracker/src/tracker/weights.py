@@ -66,9 +66,10 @@ def read_metadata(path) -> dict:
 def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Module:
     """Rebuild the model saved at ``path`` (in eval mode) from its metadata.
 
-    ``model_name`` overrides the file's ``model`` entry (for files without metadata). A torch
-    state-dict file (``.pt``/``.pth``) is read with ``weights_only=True`` and needs its ``.json``
-    beside it or ``model_name``.
+    ``model_name`` names the model of a file without metadata; for a file that names its model it
+    must agree with it (a clear error instead of a wall of shape mismatches). A torch state-dict file
+    (``.pt``/``.pth``) is read with ``weights_only=True`` and needs its ``.json`` beside it or
+    ``model_name``.
     """
     path = Path(path)
     if not path.is_file():
@@ -85,8 +86,11 @@ def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Mo
     if not name:
         raise ValueError(f"{path} does not say which model it holds; pass model_name (one of the registry's names)")
     file_model = metadata.get("model", "")
-    same_model = file_model in _FOREIGN or (file_model and resolve_name(file_model) == resolve_name(name))
-    config = json.loads(metadata.get("config", "{}")) if metadata.get("format") == FORMAT and same_model else {}
+    file_model_known = bool(file_model) and _is_registered(file_model)
+    if model_name and file_model_known and resolve_name(file_model) != resolve_name(model_name):
+        raise ValueError(f"{path} holds model {resolve_name(file_model)!r} and does not fit model "
+                         f"{resolve_name(model_name)!r}; leave out the model name to use the file's own")
+    config = json.loads(metadata.get("config", "{}")) if metadata.get("format") == FORMAT and file_model_known else {}
     converter = _FOREIGN.get(file_model) if metadata.get("format") != FORMAT else None
     try:
         model = create_model(name, **config)
@@ -97,7 +101,8 @@ def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Mo
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ValueError(f"{path} does not fit model {resolve_name(name)!r}: {exc}") from exc
+        first_lines = "\n".join(str(exc).splitlines()[:4])
+        raise ValueError(f"{path} does not fit model {resolve_name(name)!r}: {first_lines}") from exc
     return model.to(map_location).eval()
 
 
@@ -150,6 +155,14 @@ def load_backbone_weights(backbone: nn.Module, path, strict: bool = False) -> Lo
         for key, value in update.items():
             own[key].copy_(value)
     return report
+
+
+def _is_registered(name: str) -> bool:
+    try:
+        resolve_name(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _rename_conv(key: str, conv_paths: dict) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .otb import is_otb_sequence, load_otb_folder
+from .otb import is_otb_sequence, load_meta, load_otb_folder
 from .sequence import Sequence, list_images, read_image_rgb
 from .vot import is_vot_sequence, load_vot_sequence
 
@@ -56,14 +56,15 @@ class FrameSource:
 
 def open_source(path: Path, otb_target: int = 1) -> FrameSource:
     """Recognise ``path``: OTB folder (``img/`` + ``groundtruth_rect*.txt``; ``otb_target`` picks the
-    target in two-target folders), VOT folder (images + ``groundtruth.txt``), a folder of images, or a
+    target in two-target folders; an ``OTB2015.json`` beside the folder decides its frame range, as in
+    ``tracker eval``), VOT folder (images + ``groundtruth.txt``), a folder of images, or a
     video file readable by OpenCV."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"source {path} does not exist")
     if path.is_dir():
         if is_otb_sequence(path):
-            sequences = load_otb_folder(path)
+            sequences = load_otb_folder(path, load_meta(path.resolve().parent))
             if not 1 <= otb_target <= len(sequences):
                 raise ValueError(f"{path} has {len(sequences)} targets; --target must be 1..{len(sequences)}")
             seq = sequences[otb_target - 1]

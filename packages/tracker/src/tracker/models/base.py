@@ -131,3 +131,12 @@ def conv_bn_relu(in_ch: int, out_ch: int, k: int = 3, stride: int = 1, padding: 
         nn.BatchNorm2d(out_ch),
         nn.ReLU(inplace=True),
     )
+
+
+def halving_block(in_ch: int, mid_ch: int, out_ch: int) -> nn.Sequential:
+    """SSD extra layer: 1x1 reduce to ``mid_ch``, then 3x3 stride 2 to ``out_ch`` (halves the map).
+
+    SiamConcatRPN's extra sources and SiamBroadcastRPN's two source blocks are this layer.
+    """
+    return nn.Sequential(nn.Conv2d(in_ch, mid_ch, 1), nn.ReLU(inplace=True),
+                         nn.Conv2d(mid_ch, out_ch, 3, stride=2, padding=1), nn.ReLU(inplace=True))

@@ -17,14 +17,8 @@ from siamcore.crop import View
 from torch import nn
 
 from ..backbones import resnet50
-from .base import ImageNetNormalize, SiamModel, conv_bn_relu, flatten_conf, flatten_loc
+from .base import ImageNetNormalize, SiamModel, conv_bn_relu, flatten_conf, flatten_loc, halving_block
 from .registry import register_model
-
-
-def source_block(in_ch: int, mid_ch: int, out_ch: int) -> nn.Sequential:
-    """1x1 reduce to ``mid_ch``, then 3x3 stride 2 to ``out_ch`` (halves the map)."""
-    return nn.Sequential(nn.Conv2d(in_ch, mid_ch, 1), nn.ReLU(inplace=True),
-                         nn.Conv2d(mid_ch, out_ch, 3, stride=2, padding=1), nn.ReLU(inplace=True))
 
 
 @register_model
@@ -63,8 +57,8 @@ class SiamBroadcastRPN(SiamModel):
             nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
         )
-        self.blocks = nn.ModuleList([source_block(channels, block_channels, channels),
-                                     source_block(channels, block_channels, channels)])
+        self.blocks = nn.ModuleList([halving_block(channels, block_channels, channels),
+                                     halving_block(channels, block_channels, channels)])
         m = boxes_per_cell(tuple(ratios))
         self.conf_heads = nn.ModuleList(nn.Conv2d(channels, m, 3, padding=1) for _ in range(2))
         self.loc_heads = nn.ModuleList(nn.Conv2d(channels, 4 * m, 3, padding=1) for _ in range(2))

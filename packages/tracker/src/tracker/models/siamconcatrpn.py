@@ -22,7 +22,7 @@ from siamcore.crop import View
 from torch import nn
 
 from ..backbones import resnet50
-from .base import ImageNetNormalize, SiamModel, flatten_conf, flatten_loc
+from .base import ImageNetNormalize, SiamModel, flatten_conf, flatten_loc, halving_block
 from .registry import register_model
 
 
@@ -70,12 +70,6 @@ class Refine(nn.Module):
         return F.relu(self.fuse(up + self.skip(skip)))
 
 
-def extra_layer(in_ch: int, mid_ch: int, out_ch: int) -> nn.Sequential:
-    """SSD extra layer: 1x1 reduce, 3x3 stride 2 (halves the map)."""
-    return nn.Sequential(nn.Conv2d(in_ch, mid_ch, 1), nn.ReLU(inplace=True),
-                         nn.Conv2d(mid_ch, out_ch, 3, stride=2, padding=1), nn.ReLU(inplace=True))
-
-
 @register_model
 class SiamConcatRPN(SiamModel):
     name = "siamconcatrpn"
@@ -112,7 +106,7 @@ class SiamConcatRPN(SiamModel):
         self.extras = nn.ModuleList()
         in_ch = refine_channels
         for out_ch in extra_channels:
-            self.extras.append(extra_layer(in_ch, out_ch // 2, out_ch))
+            self.extras.append(halving_block(in_ch, out_ch // 2, out_ch))
             in_ch = out_ch
         m = boxes_per_cell(tuple(ratios))
         source_ch = [refine_channels, *extra_channels]

@@ -16,15 +16,41 @@ from siamcore.crop import crop_square
 
 
 class OnlineTracker:
-    """Base class: subclasses implement :meth:`init` and :meth:`track`."""
+    """Base class: subclasses implement :meth:`init` and :meth:`track`.
+
+    It holds what every Siamese tracker here shares: the model (eval mode, channels-last weights),
+    its views, a preallocated exemplar batch, and the target state ``centre`` / ``size`` (frame px)
+    with the initial size that bounds later sizes.
+    """
 
     name: str = ""
+
+    def __init__(self, model: torch.nn.Module, channels_last: bool = True):
+        self.model = model.eval()
+        self.name = model.name
+        self.device = model_device(model)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.exemplar_view = model.views["exemplar"]
+        self.search_view = model.views["search"]
+        self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
 
     def init(self, frame: np.ndarray, box_xywh) -> None:
         raise NotImplementedError
 
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         raise NotImplementedError
+
+    def _start(self, box_xywh: np.ndarray) -> None:
+        """Set the target state to a (checked) initial box."""
+        self.centre = (box_xywh[0] + box_xywh[2] / 2, box_xywh[1] + box_xywh[3] / 2)
+        self.size = (float(box_xywh[2]), float(box_xywh[3]))
+        self.init_size = self.size
+
+    @property
+    def box_xywh(self) -> np.ndarray:
+        (cx, cy), (w, h) = self.centre, self.size
+        return np.array([cx - w / 2, cy - h / 2, w, h])
 
 
 def check_frame(frame: np.ndarray) -> None:

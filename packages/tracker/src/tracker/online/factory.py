@@ -26,7 +26,7 @@ def resolve_weights_path(path: Path) -> Path:
             f"{path} is a folder without export/model.safetensors or model.safetensors; "
             "pass a weights file or a trainer run folder (export one with the trainer first)"
         )
-    raise FileNotFoundError(f"weights not found: {path}")
+    raise FileNotFoundError(f"weights not found: {path} (pass a .safetensors file or a trainer run folder)")
 
 
 def build_tracker(model: torch.nn.Module, params=None, channels_last: bool = True) -> OnlineTracker:

@@ -104,7 +104,3 @@ def load_params(path: Path | None, model_name: str):
     except tomllib.TOMLDecodeError as e:
         raise ParamsError(f"{path}: not valid TOML: {e}") from e
     return params_from_dict(base, values, str(path))
-
-
-def params_as_dict(params) -> dict:
-    return dataclasses.asdict(params)

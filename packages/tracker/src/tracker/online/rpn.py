@@ -18,28 +18,20 @@ from siamcore.crop import frame_mean, frame_to_crop_xyxy, window_for_box_xywh
 from siamcore.encoding import decode
 
 from ..models import box_mask
-from .base import CropBatch, OnlineTracker, check_frame, check_init_box, model_device
+from .base import CropBatch, OnlineTracker, check_frame, check_init_box
 from .params import RPNParams
-from .postprocess import change_penalty, clamp_state, source_windows
+from .postprocess import change_penalty, clamp_state, smooth_size, source_windows
 
 
 class RPNTracker(OnlineTracker):
     def __init__(self, model: torch.nn.Module, params: RPNParams | None = None, channels_last: bool = True):
-        self.model = model.eval()
+        super().__init__(model, channels_last)
         self.params = params or RPNParams()
-        self.name = model.name
-        self.device = model_device(model)
-        if channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.exemplar_view = model.views["exemplar"]
-        self.search_view = model.views["search"]
         self.default_boxes_cxcywh = model.default_boxes_cxcywh.detach().cpu().numpy().astype(np.float64)
         self.variances = tuple(model.variances)
         self.window = source_windows(self.default_boxes_cxcywh)
         self.needs_guide = bool(getattr(model, "needs_guide", False))
-        self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
         self._search = CropBatch(1, self.search_view.size, self.device, channels_last)
-        self._state = None
 
     def _guide(self, box_xywh, window_xyxy, size: int) -> torch.Tensor | None:
         if not self.needs_guide:
@@ -55,14 +47,7 @@ class RPNTracker(OnlineTracker):
         self._exemplar.fill(0, frame, window, frame_mean(frame))
         guide = self._guide(box, window, self.exemplar_view.size)
         self._template = self.model.template(self._exemplar.ready(), guide)
-        self.centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
-        self.size = (float(box[2]), float(box[3]))
-        self.init_size = self.size
-
-    @property
-    def box_xywh(self) -> np.ndarray:
-        (cx, cy), (w, h) = self.centre, self.size
-        return np.array([cx - w / 2, cy - h / 2, w, h])
+        self._start(box)
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -90,8 +75,7 @@ class RPNTracker(OnlineTracker):
         cx = window[0] + pred[best, 0] / scale
         cy = window[1] + pred[best, 1] / scale
         lr = penalty[best] * conf[best] * p.lr
-        w = self.size[0] * (1.0 - lr) + pred[best, 2] / scale * lr
-        h = self.size[1] * (1.0 - lr) + pred[best, 3] / scale * lr
+        w, h = smooth_size(self.size, (pred[best, 2] / scale, pred[best, 3] / scale), lr)
         fh, fw = frame.shape[:2]
         cx, cy, w, h = clamp_state(cx, cy, w, h, (fw, fh), self.init_size, p.min_size_px, p.size_range_factor,
                                    p.clamp_to_frame)

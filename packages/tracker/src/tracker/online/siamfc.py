@@ -17,24 +17,17 @@ import numpy as np
 import torch
 from siamcore.crop import frame_mean, window_for_box_xywh
 
-from .base import CropBatch, OnlineTracker, check_frame, check_init_box, model_device
+from .base import CropBatch, OnlineTracker, check_frame, check_init_box
 from .params import SiamFCParams
 from .postprocess import normalise_response, normalised_hann_2d
 
 
 class SiamFCTracker(OnlineTracker):
     def __init__(self, model: torch.nn.Module, params: SiamFCParams | None = None, channels_last: bool = True):
-        self.model = model.eval()
+        super().__init__(model, channels_last)
         self.params = p = params or SiamFCParams()
-        self.name = model.name
-        self.device = model_device(model)
-        if channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.exemplar_view = model.views["exemplar"]
-        self.search_view = model.views["search"]
         self.scale_factors = p.scale_step ** (np.arange(p.scale_count) - (p.scale_count - 1) / 2)
         self.scale_penalties = np.where(np.arange(p.scale_count) == p.scale_count // 2, 1.0, p.scale_penalty)
-        self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
         self._search = CropBatch(p.scale_count, self.search_view.size, self.device, channels_last)
         self._window = None
 
@@ -44,14 +37,7 @@ class SiamFCTracker(OnlineTracker):
         box = check_init_box(box_xywh, frame)
         self._exemplar.fill(0, frame, window_for_box_xywh(box, self.exemplar_view), frame_mean(frame))
         self._template = self.model.template(self._exemplar.ready())
-        self.centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
-        self.size = (float(box[2]), float(box[3]))
-        self.init_size = self.size
-
-    @property
-    def box_xywh(self) -> np.ndarray:
-        (cx, cy), (w, h) = self.centre, self.size
-        return np.array([cx - w / 2, cy - h / 2, w, h])
+        self._start(box)
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
