@@ -23,12 +23,12 @@ import hashlib
 import json
 import os
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import siamcore.config
+from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass, merge_tables
 from siamcore.crop import View
 
 DATASETS = ("trackingnet", "vid", "coco")
@@ -58,7 +58,7 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
 REFERENCE_SIZE = {"exemplar": 127, "search": 255}
 
 
-class ConfigError(ValueError):
+class ConfigError(siamcore.config.ConfigError):
     """A configuration problem; the message names the key or file and says what to do."""
 
 
@@ -238,69 +238,31 @@ def canonical_sha256(obj: Any) -> str:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _type_name(tp) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(tp, value, key: str, src: str):
-    """Check/convert one TOML value against a field type; ConfigError naming the key otherwise."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(inner, value, key, src)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{src}: '{key}' must be a table, got {value!r}")
-        return _from_table(tp, value, key + ".", src)
-    if origin is dict:
-        _, vt = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise ConfigError(f"{src}: '{key}' must be a table, got {value!r}")
-        return {str(k): _coerce(vt, v, f"{key}.{k}", src) for k, v in value.items()}
-    if origin is list:
-        (it,) = typing.get_args(tp)
-        if isinstance(value, str):
-            value = [s.strip() for s in value.split(",") if s.strip()]
-        if not isinstance(value, list):
-            raise ConfigError(f"{src}: '{key}' must be a list, got {value!r}")
-        return [_coerce(it, v, f"{key}[{i}]", src) for i, v in enumerate(value)]
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is str and isinstance(value, int) and not isinstance(value, bool) and key.endswith("chunks"):
-        return str(value)
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"{src}: '{key}' must be {_type_name(tp)}, got {value!r}")
-    return value
-
-
-def _from_table(cls, table: dict, prefix: str, src: str):
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for k in table:
-        if k not in names:
-            raise ConfigError(
-                f"{src}: unknown key '{prefix}{k}' (known keys here: {', '.join(names)}); check the spelling"
-            )
-    return cls(**{k: _coerce(hints[k], v, prefix + k, src) for k, v in table.items()})
-
-
-def _with_defaults(defaults: dict, data: dict) -> dict:
-    """``data`` over ``defaults``, table by table (a file's ``[pairs]`` keeps the other default keys)."""
-    out = dict(defaults)
-    for k, v in data.items():
-        out[k] = _with_defaults(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+def _from_table(data: dict, src: str) -> BuildConfig:
+    """:func:`siamcore.config.build_dataclass` with this package's wording; also takes ``chunks = 3``
+    (an int) and ``splits = "train,val"`` (a comma-separated string)."""
+    if isinstance(data.get("chunks"), int) and not isinstance(data["chunks"], bool):
+        data = {**data, "chunks": str(data["chunks"])}
+    if isinstance(data.get("splits"), str):
+        data = {**data, "splits": [s.strip() for s in data["splits"].split(",") if s.strip()]}
+    try:
+        return build_dataclass(BuildConfig, data)
+    except UnknownKeyError as exc:
+        raise ConfigError(
+            f"{src}: unknown key '{exc.key}' (known keys here: {', '.join(exc.known)}); check the spelling"
+        ) from None
+    except WrongTypeError as exc:
+        raise ConfigError(f"{src}: '{exc.key}' must be {exc.expected}, got {exc.value!r}") from None
+    except siamcore.config.ConfigError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
 
 
 def config_from_dict(data: dict, src: str = "config") -> BuildConfig:
     """A validated BuildConfig from a parsed TOML table."""
     if "dataset" not in data:
         raise ConfigError(f"{src}: missing 'dataset' (one of {', '.join(DATASETS)})")
-    data = _with_defaults(DATASET_DEFAULTS.get(data["dataset"], {}), data)
-    return validate(_from_table(BuildConfig, data, "", src), src)
+    data = merge_tables(DATASET_DEFAULTS.get(data["dataset"], {}), data)
+    return validate(_from_table(data, src), src)
 
 
 def load_config(path: str | os.PathLike | None, dataset: str | None = None) -> BuildConfig:

@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import siamcore.config
+from siamcore.config import build_dataclass, merge_tables
 
-class ConfigError(ValueError):
+
+class ConfigError(siamcore.config.ConfigError):
     """A configuration that cannot be used as written (unknown key, wrong type, bad value)."""
 
 
@@ -151,53 +153,12 @@ class Config:
         return self
 
 
-_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
-
-
-def _section_class(name: str):
-    return {
-        "model": ModelConfig,
-        "data": DataConfig,
-        "augment": AugmentConfig,
-        "loss": LossConfig,
-        "optim": OptimConfig,
-        "train": TrainConfig,
-    }[name]
-
-
-def _coerce(value: Any, typ: Any, where: str) -> Any:
-    """Check ``value`` against a field type (TOML ints are accepted for floats)."""
-    origin = typing.get_origin(typ) or typ
-    if isinstance(typ, str):  # postponed annotations
-        origin = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[typ]
-    if origin is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if origin is int and isinstance(value, bool):
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if not isinstance(value, origin):
-        raise ConfigError(f"{where}: expected {origin.__name__}, got {type(value).__name__} ({value!r})")
-    return value
-
-
 def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
     """Overlay a nested dict (as read from TOML) onto ``base`` (default: the seed defaults). Strict."""
-    cfg = Config() if base is None else dataclasses.replace(base)
-    for section, values in data.items():
-        if section not in _SECTIONS:
-            raise ConfigError(f"unknown config section [{section}]; known sections: {', '.join(_SECTIONS)}")
-        if not isinstance(values, dict):
-            raise ConfigError(f"[{section}] must be a table")
-        cls = _section_class(section)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        current = dataclasses.replace(getattr(cfg, section))
-        for key, value in values.items():
-            if key not in fields:
-                raise ConfigError(
-                    f"unknown config key {section}.{key}; known keys in [{section}]: {', '.join(fields)}"
-                )
-            setattr(current, key, _coerce(value, fields[key].type, f"{section}.{key}"))
-        setattr(cfg, section, current)
-    return cfg
+    try:
+        return build_dataclass(Config, data, base=Config() if base is None else base)
+    except siamcore.config.ConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
@@ -236,19 +197,12 @@ def parse_override(item: str) -> tuple[str, str, Any]:
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     for item in overrides:
         section, key, value = parse_override(item)
-        if isinstance(value, dict) and section in _SECTIONS:
+        if isinstance(value, dict) and section in {f.name for f in dataclasses.fields(Config)}:
             current = getattr(getattr(cfg, section), key, None)
             if isinstance(current, dict):
-                value = _merge(current, value)
+                value = merge_tables(current, value)
         cfg = from_dict({section: {key: value}}, base=cfg)
     return cfg
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------

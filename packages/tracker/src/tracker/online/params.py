@@ -8,13 +8,15 @@ a typo must never silently fall back to a default.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import siamcore.config
+from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass
 
-class ParamsError(ValueError):
+
+class ParamsError(siamcore.config.ConfigError):
     """Hyper-parameters that cannot be used as written."""
 
 
@@ -69,20 +71,13 @@ def default_params(model_name: str):
 def params_from_dict(base, values: dict, source: str = "<dict>"):
     """``base`` (a params dataclass) with ``values`` replaced; unknown keys or wrong types raise
     :class:`ParamsError`."""
-    cls = type(base)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ParamsError(f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
-    checked = {}
-    for key, value in values.items():
-        expected = type(getattr(base, key))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if type(value) is not expected:
-            raise ParamsError(f"{source}: {key} must be {expected.__name__}, got {value!r}")
-        checked[key] = value
-    params = dataclasses.replace(base, **checked)
+    try:
+        params = build_dataclass(type(base), values, base=base)
+    except UnknownKeyError as exc:
+        allowed = ", ".join(exc.known)
+        raise ParamsError(f"{source}: unknown key(s) {', '.join(sorted(exc.unknown))}; allowed: {allowed}") from None
+    except WrongTypeError as exc:
+        raise ParamsError(f"{source}: {exc.key} must be {exc.expected}, got {exc.value!r}") from None
     if isinstance(params, RPNParams) and params.penalty_form not in PENALTY_FORMS:
         raise ParamsError(f"{source}: penalty_form must be one of {PENALTY_FORMS}, got {params.penalty_form!r}")
     if isinstance(params, SiamFCParams) and (params.scale_count < 1 or params.scale_count % 2 == 0):
