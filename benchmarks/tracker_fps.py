@@ -33,12 +33,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from tracker.datasets import load_otb_folder, load_vot_sequence
+from tracker.datasets import load_otb_folder, load_vot_sequence, read_image_rgb
 from tracker.datasets.otb import is_otb_sequence
 from tracker.datasets.vot import is_vot_sequence
-from tracker.models import create_model, list_models
+from tracker.models import count_flops, create_model, list_models
 from tracker.online import build_tracker
 from tracker.weights import load_model
 
@@ -96,10 +95,6 @@ def load_frames(source: Path | None, count: int, tmp: Path) -> tuple[str, list[P
     return f"{seq.name} ({source})", seq.frames[:n], seq.gt_xywh[:n]
 
 
-def decode(path: Path) -> np.ndarray:
-    return cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR_RGB)
-
-
 def build_model(name: str, siamfc_weights: Path | None, device: torch.device):
     if name == "siamfc" and siamfc_weights is not None and siamfc_weights.is_file():
         return load_model(siamfc_weights, map_location=device), "real weights"
@@ -109,9 +104,7 @@ def build_model(name: str, siamfc_weights: Path | None, device: torch.device):
 
 def track_flops(tracker, frame: np.ndarray, box) -> float:
     tracker.init(frame, box)
-    with FlopCounterMode(display=False) as counter:
-        tracker.track(frame)
-    return float(counter.get_total_flops())
+    return float(count_flops(tracker.track, frame))
 
 
 def measure(tracker, paths: list[Path], box0, repeats: int, budget_s: float, warmup: int = 3) -> tuple[float, float]:
@@ -119,10 +112,10 @@ def measure(tracker, paths: list[Path], box0, repeats: int, budget_s: float, war
     over the frames (best-of filters out other processes' interference), after ``warmup`` frames; no
     new pass starts once ``budget_s`` seconds have been spent (slow models on a busy machine).
     Decode and ``track()`` are timed separately for every frame of the same pass."""
-    first = decode(paths[0])
+    first = read_image_rgb(paths[0])
     tracker.init(first, box0)
     for p in paths[1 : 1 + warmup]:
-        tracker.track(decode(p))
+        tracker.track(read_image_rgb(p))
     best_track = best_total = float("inf")
     start = time.perf_counter()
     for _ in range(repeats):
@@ -132,7 +125,7 @@ def measure(tracker, paths: list[Path], box0, repeats: int, budget_s: float, war
         decode_s = track_s = 0.0
         for p in paths[1:]:
             t0 = time.perf_counter()
-            frame = decode(p)
+            frame = read_image_rgb(p)
             t1 = time.perf_counter()
             tracker.track(frame)  # returns numpy boxes: the device work is finished
             t2 = time.perf_counter()
@@ -164,7 +157,7 @@ def main() -> None:
     devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
     with tempfile.TemporaryDirectory() as tmp:
         label, paths, boxes = load_frames(args.source, args.frames, Path(tmp))
-        first = decode(paths[0])
+        first = read_image_rgb(paths[0])
         print(f"torch {torch.__version__}, {args.threads} CPU thread(s), frames: {label}, {len(paths)} timed")
         for device in devices:
             peak = 0.0

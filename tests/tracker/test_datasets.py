@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from siamcore.atomic import TEMP_MARK
 
 from tracker.datasets import (
     load_otb,
@@ -121,7 +122,7 @@ def test_results_round_trip_in_otb_format(tmp_path):
     write_results(path, boxes)
     assert path.read_text().splitlines()[0] == "1.0000,2.5000,10.2500,20.0000"
     assert np.allclose(read_results(path), boxes)
-    assert not list(path.parent.glob(".*partial"))
+    assert not list(path.parent.glob(f".*{TEMP_MARK}*"))
 
 
 def test_polygon_to_box():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
+from siamcore.atomic import TEMP_MARK
 from siamcore.crop import crop_square, window_for_box_xywh
 
 from tracker.backbones import AlexNet, resnet50
@@ -38,7 +39,7 @@ def test_save_load_round_trip_identical_outputs(tmp_path, name):
     assert info["views"]["search"]["size"] == model.views["search"].size
     with safe_open(str(path), framework="pt") as f:
         assert json.loads(f.metadata()["config"]) == model.config()
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob(f".*{TEMP_MARK}*"))
 
     loaded = load_model(path)
     assert type(loaded) is type(model) and loaded.config() == model.config() and not loaded.training

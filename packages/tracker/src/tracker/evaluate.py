@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from siamcore.atomic import write_bytes_atomic
 
 from .datasets import Sequence, normalise_name, read_results, write_results
-from .datasets.results import atomic_write_text
 from .metrics import SequenceCurves, sequence_curves, tracker_scores
 from .online import OnlineTracker
 
@@ -103,7 +103,7 @@ def run_ope(
         report.runs[seq.name] = run
         timing[seq.name] = {"frames": len(seq), "track_fps": run.track_fps,
                             "fps_with_decode": len(seq) / run.total_seconds}
-        atomic_write_text(timing_path, json.dumps(timing, indent=2, sort_keys=True) + "\n")
+        write_bytes_atomic(timing_path, (json.dumps(timing, indent=2, sort_keys=True) + "\n").encode())
         if on_sequence:
             on_sequence(seq.name, run)
     return report
@@ -184,4 +184,4 @@ def scores_json(folder_scores: list[FolderScore]) -> dict:
 
 
 def write_scores_json(path: Path, scores: dict) -> None:
-    atomic_write_text(Path(path), json.dumps(scores, indent=2) + "\n")
+    write_bytes_atomic(path, (json.dumps(scores, indent=2) + "\n").encode())

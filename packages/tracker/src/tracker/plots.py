@@ -3,14 +3,13 @@ the AUC (success) or the value at 20 px (precision) in the legend, best first. P
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from siamcore.atomic import atomic_path  # noqa: E402
 
 from .metrics import (  # noqa: E402
     NORM_PRECISION_THRESHOLDS,
@@ -23,15 +22,11 @@ from .metrics import (  # noqa: E402
 
 def _save(fig, path: Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)  # the temp name has no .png suffix to infer it from
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 

@@ -14,15 +14,14 @@ state-dict file read with ``weights_only=True``) into a backbone, and the SiamFC
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from siamcore.atomic import atomic_path, write_bytes_atomic
 from torch import nn
 
 from .models import create_model, resolve_name
@@ -51,9 +50,9 @@ def save_model(model: nn.Module, path) -> Path:
         "format": FORMAT,
     }
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-    text = json.dumps(info, indent=2, sort_keys=True) + "\n"
-    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    write_bytes_atomic(path.with_suffix(".json"), (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
     return path
 
 
@@ -203,15 +202,3 @@ def _torch_load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path} does not hold a state dict of tensors")
     return obj
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 from siamcore.boxes import is_valid_xywh
-from siamcore.crop import crop_square
+from siamcore.crop import crop_square, frame_mean, window_for_box_xywh
 
 
 class OnlineTracker:
-    """Base class: subclasses implement :meth:`init` and :meth:`track`.
+    """Base class: subclasses implement :meth:`track` (and :meth:`_compute_template` if needed).
 
     It holds what every Siamese tracker here shares: the model (eval mode, channels-last weights),
     its views, a preallocated exemplar batch, and the target state ``centre`` / ``size`` (frame px)
@@ -35,17 +35,25 @@ class OnlineTracker:
         self.search_view = model.views["search"]
         self._exemplar = CropBatch(1, self.exemplar_view.size, self.device, channels_last)
 
+    @torch.inference_mode()
     def init(self, frame: np.ndarray, box_xywh) -> None:
-        raise NotImplementedError
+        """Check the inputs, crop the exemplar around the first box, compute the template once and
+        set the target state to that box."""
+        check_frame(frame)
+        box = check_init_box(box_xywh, frame)
+        window = window_for_box_xywh(box, self.exemplar_view)
+        self._exemplar.fill(0, frame, window, frame_mean(frame))
+        self._template = self._compute_template(box, window)
+        self.centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+        self.size = (float(box[2]), float(box[3]))
+        self.init_size = self.size
+
+    def _compute_template(self, box_xywh: np.ndarray, window_xyxy: np.ndarray):
+        """The model's template of the filled exemplar batch (subclasses add what their model needs)."""
+        return self.model.template(self._exemplar.ready())
 
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         raise NotImplementedError
-
-    def _start(self, box_xywh: np.ndarray) -> None:
-        """Set the target state to a (checked) initial box."""
-        self.centre = (box_xywh[0] + box_xywh[2] / 2, box_xywh[1] + box_xywh[3] / 2)
-        self.size = (float(box_xywh[2]), float(box_xywh[3]))
-        self.init_size = self.size
 
     @property
     def box_xywh(self) -> np.ndarray:

@@ -18,7 +18,7 @@ from siamcore.crop import frame_mean, frame_to_crop_xyxy, window_for_box_xywh
 from siamcore.encoding import decode
 
 from ..models import box_mask
-from .base import CropBatch, OnlineTracker, check_frame, check_init_box
+from .base import CropBatch, OnlineTracker, check_frame
 from .params import RPNParams
 from .postprocess import change_penalty, clamp_state, smooth_size, source_windows
 
@@ -39,15 +39,9 @@ class RPNTracker(OnlineTracker):
         box_crop = frame_to_crop_xyxy(xywh_to_xyxy(np.asarray(box_xywh, dtype=np.float64)), window_xyxy, size)
         return box_mask(torch.as_tensor(box_crop[None], dtype=torch.float32, device=self.device), size)
 
-    @torch.inference_mode()
-    def init(self, frame: np.ndarray, box_xywh) -> None:
-        check_frame(frame)
-        box = check_init_box(box_xywh, frame)
-        window = window_for_box_xywh(box, self.exemplar_view)
-        self._exemplar.fill(0, frame, window, frame_mean(frame))
-        guide = self._guide(box, window, self.exemplar_view.size)
-        self._template = self.model.template(self._exemplar.ready(), guide)
-        self._start(box)
+    def _compute_template(self, box_xywh, window_xyxy):
+        guide = self._guide(box_xywh, window_xyxy, self.exemplar_view.size)
+        return self.model.template(self._exemplar.ready(), guide)
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:

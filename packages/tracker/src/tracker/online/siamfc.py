@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from siamcore.crop import frame_mean, window_for_box_xywh
 
-from .base import CropBatch, OnlineTracker, check_frame, check_init_box
+from .base import CropBatch, OnlineTracker, check_frame
 from .params import SiamFCParams
 from .postprocess import normalise_response, normalised_hann_2d
 
@@ -29,15 +29,9 @@ class SiamFCTracker(OnlineTracker):
         self.scale_factors = p.scale_step ** (np.arange(p.scale_count) - (p.scale_count - 1) / 2)
         self.scale_penalties = np.where(np.arange(p.scale_count) == p.scale_count // 2, 1.0, p.scale_penalty)
         self._search = CropBatch(p.scale_count, self.search_view.size, self.device, channels_last)
-        self._window = None
-
-    @torch.inference_mode()
-    def init(self, frame: np.ndarray, box_xywh) -> None:
-        check_frame(frame)
-        box = check_init_box(box_xywh, frame)
-        self._exemplar.fill(0, frame, window_for_box_xywh(box, self.exemplar_view), frame_mean(frame))
-        self._template = self.model.template(self._exemplar.ready())
-        self._start(box)
+        # The score map's side follows from the views: (255 - 127) / 8 + 1 = 17 for SiamFC.
+        score_side = (self.search_view.size - self.exemplar_view.size) // p.total_stride + 1
+        self._window = normalised_hann_2d(p.response_upsample * score_side)
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -51,8 +45,6 @@ class SiamFCTracker(OnlineTracker):
         scores = self.model.score(self._template, self._search.ready())[:, 0].float().cpu().numpy()
 
         up_size = p.response_upsample * scores.shape[-1]
-        if self._window is None or self._window.shape[0] != up_size:
-            self._window = normalised_hann_2d(up_size)
         responses = [cv2.resize(s, (up_size, up_size), interpolation=cv2.INTER_CUBIC) for s in scores]
         peaks = [r.max() * pen for r, pen in zip(responses, self.scale_penalties)]
         best = int(np.argmax(peaks))
