@@ -52,9 +52,16 @@ def write_demo_data(trackingnet: Path, coco: Path) -> None:
         write_coco(coco, "train2017", images=24, size=(320, 240), seed=0)
 
 
-def first_box(anno: Path) -> str:
-    x, y, w, h = (float(v) for v in anno.read_text().splitlines()[0].split(","))
-    return f"{x:.1f},{y:.1f},{w:.1f},{h:.1f}"
+def held_out_sequence(root: Path, chunk: int) -> tuple[Path, str]:
+    """The first sequence of ``TRAIN_<chunk>`` (read with dataprep's TrackingNet reader): its frame
+    folder and its first box as ``--init`` text."""
+    from dataprep.sources import get_source
+
+    source = get_source("trackingnet")
+    videos, _ = source.list_videos(str(root), chunks=[chunk])
+    sequence = source.load_video(videos[0])[0][0]
+    x, y, w, h = sequence.boxes_xywh[0]
+    return root / f"TRAIN_{chunk}" / "frames" / videos[0].name, f"{x:.1f},{y:.1f},{w:.1f},{h:.1f}"
 
 
 def main() -> int:
@@ -87,10 +94,9 @@ def main() -> int:
         "--set", "data.samples_per_epoch=400")
     run("trainer", "export", run_dir, "--out", OUT / "siamrpn-demo.safetensors")
 
-    held_out = sorted((data / "TRAIN_2" / "frames").iterdir())[0]
-    anno = data / "TRAIN_2" / "anno" / f"{held_out.name}.txt"
+    held_out, init_box = held_out_sequence(data, chunk=2)
     run("tracker", "run", "--weights", OUT / "siamrpn-demo.safetensors", "--source", held_out,
-        "--init", first_box(anno), "--out", OUT / "track-siamrpn.txt", "--render", OUT / "track-siamrpn.gif")
+        "--init", init_box, "--out", OUT / "track-siamrpn.txt", "--render", OUT / "track-siamrpn.gif")
 
     print(f"\n(SiamRPN after {TRAIN_STEPS} CPU steps from scratch is not a useful tracker yet: this step shows the"
           " pipeline end to end; real training needs a GPU and the full datasets.)")
