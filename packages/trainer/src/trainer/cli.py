@@ -63,6 +63,7 @@ def fit(
 
     Ctrl-C stops after the current step and writes a checkpoint; --resume RUN continues exactly.
     """
+    from trainer.checkpoint import CHECKPOINT_DIR
     from trainer.config import ConfigError, load_config
     from trainer.data import DataError
     from trainer.loop import ResumeError, fit as run_fit
@@ -102,7 +103,7 @@ def fit(
         if resume is None:
             run = run_dir or Path("runs") / f"{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             run = _agree_on_run_dir(run, cfg.train.device)
-            if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()):
+            if (run / CHECKPOINT_DIR).is_dir() and any((run / CHECKPOINT_DIR).iterdir()):
                 _fail(f"{run} already holds checkpoints: continue it with --resume {run} or pick another --run-dir")
         result = run_fit(cfg, run, resume=resume is not None, progress=not quiet)
     except (ConfigError, DataError, ResumeError, FileNotFoundError) as exc:
@@ -125,15 +126,10 @@ def _agree_on_run_dir(run: Path, device_name: str) -> Path:
 
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return run
-    from trainer.distributed import broadcast_str, init_distributed
-    from trainer.loop import resolve_device
+    from trainer.distributed import broadcast_str
+    from trainer.loop import setup_process
 
-    device = resolve_device(device_name)
-    info = init_distributed(device.type)
-    if device.type == "cuda":
-        import torch
-
-        device = torch.device("cuda", info.local_rank)
+    device, info = setup_process(device_name)
     return Path(broadcast_str(str(run), info, device))
 
 

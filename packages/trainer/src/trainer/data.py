@@ -30,6 +30,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from siamcore.schema import SchemaError, unpack, view_signature
 from siamcore.shards import BuildInfo, ShardReader, open_build
+from tracker.models import box_mask
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig
 from trainer.plan import Catalog, EpochPlan, make_catalog, plan_epoch, stable_fraction
@@ -121,14 +122,14 @@ def open_sources(
     for f, path in enumerate(paths):
         build = open_build(path)  # FileNotFoundError / SchemaError (version) with advice
         names = match_views(build.views, model.views, str(path))
-        if getattr(model, "needs_guide", False):
-            _check_guides(build, names)
         missing = [str(s.path) for s in build.shards if not s.path.is_file()]
         if missing:
             raise DataError(
                 f"{path}: {len(missing)} shard file(s) listed in build.json are missing, e.g. {missing[0]}; "
                 "copy the whole build folder or rebuild it"
             )
+        if getattr(model, "needs_guide", False):
+            _check_guides(build, names)  # reads the shards: after the check that they exist
         if not build.samples_path.is_file():
             raise DataError(f"{build.samples_path} not found: the build folder is incomplete")
         base = len(readers)
@@ -332,3 +333,17 @@ def images_to_device(images_nhwc: torch.Tensor, device: torch.device, channels_l
     """
     x = images_nhwc.to(device, non_blocking=True).permute(0, 3, 1, 2).float()
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+def model_inputs(
+    batch: dict[str, Any], device: torch.device, channels_last: bool, needs_guide: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """A batch's ``(exemplar, search, exemplar_guide, search_guide)`` on ``device``, the arguments of
+    the model's forward; the guide masks (:func:`tracker.models.box_mask`) only when it takes them."""
+    exemplar = images_to_device(batch["exemplar"], device, channels_last)
+    search = images_to_device(batch["search"], device, channels_last)
+    if not needs_guide:
+        return exemplar, search, None, None
+    exemplar_guide = box_mask(batch["exemplar_guide_xyxy"].to(device), exemplar.shape[-1])
+    search_guide = box_mask(batch["search_guide_xyxy"].to(device), search.shape[-1])
+    return exemplar, search, exemplar_guide, search_guide

@@ -28,10 +28,10 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from siamcore.atomic import write_json_atomic
+from siamcore.atomic import atomic_path, write_json_atomic
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
-from trainer.data import DataError, PairStream, images_to_device, open_sources, single_threaded_opencv, worker_init
+from trainer.data import DataError, PairStream, model_inputs, open_sources, single_threaded_opencv, worker_init
 from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed, ranks_agree
 from trainer.loss import multibox_loss
 from trainer.targets import match_default_boxes
@@ -65,8 +65,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_model(cfg: Config):
-    """The configured network (seeded init), with backbone weights loaded and layers frozen."""
+def build_model(cfg: Config, load_backbone: bool = True):
+    """The configured network (seeded init), with backbone weights loaded (unless ``load_backbone``
+    is False: a resumed run's checkpoint holds the weights) and layers frozen."""
     from tracker.models import create_model
     from tracker.weights import load_backbone_weights
 
@@ -77,10 +78,8 @@ def build_model(cfg: Config):
         raise ConfigError(str(exc.args[0])) from exc
     except TypeError as exc:
         raise ConfigError(f"model.args do not fit model {cfg.model.name!r}: {exc}") from exc
-    if cfg.model.backbone_weights:
-        # SiamBroadcastRPN has two trunks (``backbone_modules()``); the others one ``backbone``.
-        trunks = model.backbone_modules() if hasattr(model, "backbone_modules") else [model.backbone]
-        for trunk in trunks:
+    if cfg.model.backbone_weights and load_backbone:
+        for trunk in model.backbone_modules():  # SiamBroadcastRPN has two trunks, the others one
             report = load_backbone_weights(trunk, cfg.model.backbone_weights)
             if not report.loaded:
                 raise ConfigError(f"{cfg.model.backbone_weights}: no tensor fits the {cfg.model.name} backbone ({report})")
@@ -118,10 +117,19 @@ def check_resumable(state: dict, cfg: Config, path: Path) -> None:
         )
 
 
+def setup_process(device_name: str) -> tuple[torch.device, DistInfo]:
+    """This process's device and rank: joins the torchrun process group (if any) and, on CUDA,
+    takes the GPU of its local rank."""
+    device = resolve_device(device_name)
+    info = init_distributed(device.type)
+    if device.type == "cuda" and info.enabled:
+        device = torch.device("cuda", info.local_rank)
+    return device, info
+
+
 def fit(cfg: Config, run_dir: Path, resume: bool = False, progress: bool = True) -> FitResult:
     """Train according to ``cfg`` into ``run_dir`` (created; or continued when ``resume``)."""
-    device = resolve_device(cfg.train.device)
-    dist_info = init_distributed(device.type)
+    device, dist_info = setup_process(cfg.train.device)
     try:
         return _fit(cfg, Path(run_dir), resume, progress, device, dist_info)
     finally:
@@ -129,8 +137,6 @@ def fit(cfg: Config, run_dir: Path, resume: bool = False, progress: bool = True)
 
 
 def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch.device, di: DistInfo) -> FitResult:
-    if device.type == "cuda" and di.enabled:
-        device = torch.device("cuda", di.local_rank)
     cuda = device.type == "cuda"
     channels_last = cuda and cfg.train.channels_last
     autocast = (
@@ -146,8 +152,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     state = ckpt.load_checkpoint(latest) if latest is not None else None
     if state is not None:
         check_resumable(state, cfg, latest)
-        cfg.model.backbone_weights = ""  # the checkpoint holds the weights
-    model = build_model(cfg)
+    model = build_model(cfg, load_backbone=state is None)
     sources = open_sources(cfg.data.shards, model, cfg.data.val_fraction, cfg.data.val_samples)
     dataset = PairStream(
         sources, t.batch_size, t.seed, cfg.augment, cfg.data.weights, cfg.data.samples_per_epoch,
@@ -230,23 +235,15 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     with open(skipped_log, "a", encoding="utf-8") as f:
                         for item in batch["skipped"]:
                             f.write(json.dumps({"step": step, "record": item}) + "\n")
-                exemplar = images_to_device(batch["exemplar"], device, channels_last)
-                search = images_to_device(batch["search"], device, channels_last)
+                inputs = model_inputs(batch, device, channels_last, model.needs_guide)
                 gt_xyxy = batch["search_box_xyxy"].to(device, non_blocking=True)
                 negative = batch["negative"].to(device, non_blocking=True)
-                exemplar_guide = search_guide = None
-                if model.needs_guide:
-                    from tracker.models import box_mask
-
-                    exemplar_guide = box_mask(batch["exemplar_guide_xyxy"].to(device), exemplar.shape[-1])
-                    search_guide = box_mask(batch["search_guide_xyxy"].to(device), search.shape[-1])
-
                 labels, loc_targets, _ = match_default_boxes(
                     gt_xyxy, negative, model.default_boxes_cxcywh, cfg.loss.iou_positive, cfg.loss.iou_negative,
                     model.variances,
                 )
                 with autocast():
-                    conf, loc = train_model(exemplar, search, exemplar_guide, search_guide)
+                    conf, loc = train_model(*inputs)
                 out = multibox_loss(
                     conf, loc, labels, loc_targets, cfg.loss.alpha, cfg.loss.negatives_per_positive,
                     cfg.loss.min_negatives,
@@ -297,8 +294,8 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     writer.add_scalar("val/iou", v.mean_iou, step)
                     writer.add_scalar("val/success_0.5", v.success_50, step)
                     if v.figure is not None:
-                        (run_dir / "val").mkdir(exist_ok=True)
-                        v.figure.savefig(run_dir / "val" / f"epoch_{epoch:04d}.png", dpi=80)
+                        with atomic_path(run_dir / "val" / f"epoch_{epoch:04d}.png") as tmp:
+                            v.figure.savefig(tmp, format="png", dpi=80)  # the temp name has no suffix
                         writer.add_figure("val/pairs", v.figure, step)
                     bar.note(f"epoch {epoch}: validation IoU {v.mean_iou:.3f} on {v.pairs} held-out pairs")
                 save("epoch end")

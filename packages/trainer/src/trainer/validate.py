@@ -17,7 +17,7 @@ import torch
 
 from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
 from siamcore.encoding import decode
-from trainer.data import Sources, images_to_device, load_pairs
+from trainer.data import Sources, load_pairs, model_inputs
 
 
 @dataclass
@@ -46,23 +46,16 @@ class Validator:
     @torch.no_grad()
     def run(self, model, device: torch.device, channels_last: bool = False,
             autocast=contextlib.nullcontext) -> ValidationResult:
-        from tracker.models import box_mask
-
         was_training = model.training
         model.eval()
         ious, shown = [], []
         priors = model.default_boxes_cxcywh.float()
         prior_xyxy = cxcywh_to_xyxy(priors)
         for batch in self.batches:
-            ex = images_to_device(batch["exemplar"], device, channels_last)
-            se = images_to_device(batch["search"], device, channels_last)
+            inputs = model_inputs(batch, device, channels_last, model.needs_guide)
             gt = batch["search_box_xyxy"].to(device)
-            eg = sg = None
-            if getattr(model, "needs_guide", False):
-                eg = box_mask(batch["exemplar_guide_xyxy"].to(device), ex.shape[-1])
-                sg = box_mask(batch["search_guide_xyxy"].to(device), se.shape[-1])
             with autocast():
-                conf, loc = model(ex, se, eg, sg)
+                conf, loc = model(*inputs)
             best = conf.float().argmax(1)
             idx = torch.arange(len(best), device=best.device)
             pred = cxcywh_to_xyxy(decode(loc.float()[idx, best], priors[best], model.variances))
@@ -78,7 +71,7 @@ class Validator:
                     )
         model.train(was_training)
         all_iou = torch.cat(ious) if ious else torch.zeros(0)
-        figure = pairs_figure(shown, getattr(model, "needs_guide", False)) if shown else None
+        figure = pairs_figure(shown, model.needs_guide) if shown else None
         return ValidationResult(
             mean_iou=float(all_iou.mean()) if len(all_iou) else float("nan"),
             success_50=float((all_iou > 0.5).float().mean()) if len(all_iou) else float("nan"),
@@ -93,7 +86,9 @@ def pairs_figure(shown: list[tuple], with_guide: bool):
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+
+    from siamcore.boxes import xyxy_to_xywh
+    from tracker.render import draw_box
 
     cols = min(4, len(shown))
     rows = -(-len(shown) // cols)
@@ -101,13 +96,12 @@ def pairs_figure(shown: list[tuple], with_guide: bool):
     for ax in axes.flat:
         ax.axis("off")
     for ax, (image, gt, pred, prior, guide, iou) in zip(axes.flat, shown):
-        ax.imshow(image)
-        boxes = [(gt, "lime", "-"), (pred, "red", "-"), (prior, "deepskyblue", "--")]
+        boxes = [(gt, (0, 255, 0)), (pred, (255, 0, 0)), (prior, (0, 191, 255))]
         if with_guide:
-            boxes.append((guide, "yellow", ":"))
-        boxes = [b for b in boxes if np.all(np.isfinite(b[0]))]
-        for (x0, y0, x1, y1), colour, style in boxes:
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linestyle=style, lw=1.5))
+            boxes.append((guide, (255, 255, 0)))
+        for box_xyxy, colour_rgb in boxes:  # draw_box skips non-finite boxes
+            image = draw_box(image, xyxy_to_xywh(np.asarray(box_xyxy, dtype=np.float64)), colour_rgb)
+        ax.imshow(image)
         ax.set_title(f"IoU {iou:.2f}", fontsize=9)
     fig.suptitle("GT green, prediction red, best default box blue" + (", guide yellow" if with_guide else ""),
                  fontsize=9)
