@@ -12,10 +12,12 @@ or call the ``dataprep.synthetic`` writers on your own ``tmp_path``.
 - ``vid_dataset`` / ``vid_root``: generated, 2 train + 1 val snippets, 3 tracks each, 12 frames.
 - ``vid_real_root``: 2 train snippets on real OTB/VOT frames (track 0 real target, track 1 generated).
 - ``vid_bad``: 1 good train snippet plus one broken snippet per case.
+- ``build_output``: :func:`read_build_output`, to compare the outputs of two builds.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,21 @@ class GeneratedDataset:
 class BadDataset:
     root: Path
     bad: list  # [synthetic.BadInput]
+
+
+def read_build_output(out) -> tuple[dict[str, bytes], dict, dict]:
+    """What two builds of the same inputs must share, and what may differ: (every output file's bytes
+    except build.json, build.json without its "run" section, the "run" section)."""
+    out = Path(out)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "build.json")
+    build = json.loads((out / "build.json").read_text())
+    run = build.pop("run")
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}, build, run
+
+
+@pytest.fixture(scope="session")
+def build_output():
+    return read_build_output
 
 
 def real_sequence_dirs(shared_data: Path) -> list[Path]:

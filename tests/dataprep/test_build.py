@@ -46,19 +46,6 @@ def _all_records(out):
     return {s.name: list(ShardReader(s.path)) for s in info.shards}
 
 
-def _output_bytes(out):
-    """Every output file's bytes except build.json (compared without its run section)."""
-    out = Path(out)
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "build.json")
-    return {str(p.relative_to(out)): p.read_bytes() for p in files}
-
-
-def _build_json_without_run(out):
-    b = json.loads((Path(out) / "build.json").read_text())
-    b.pop("run")
-    return b
-
-
 def _sequences(dataset, root):
     src = get_source(dataset)
     videos, _ = src.list_videos(str(root))
@@ -153,12 +140,13 @@ def test_each_source_frame_is_decoded_once_per_shard(trackingnet_root, tmp_path,
     out = tmp_path / "out"
     result = _build("trackingnet", trackingnet_root, out, pairs_per_sequence=24)
     assert len(reads) == len(set(reads)) == result.build["counts"]["frames_decoded"]  # one shard per 2 videos
-    used = {(r["exemplar_sequence"], r["exemplar_frame"]) for recs in _all_records(out).values() for r in recs}
-    used |= {(r["sequence"], r["search_frame"]) for recs in _all_records(out).values() for r in recs}
+    records = [r for recs in _all_records(out).values() for r in recs]
+    used = {(r["exemplar_sequence"], r["exemplar_frame"]) for r in records}
+    used |= {(r["sequence"], r["search_frame"]) for r in records}
     assert len(used) == len(reads) < 6 * 24 * 2  # far fewer decodes than crops
 
 
-def test_build_json_describes_the_build_wherever_the_data_lives(trackingnet_root, tmp_path):
+def test_build_json_describes_the_build_wherever_the_data_lives(trackingnet_root, tmp_path, build_output):
     """Resolved config and its hash, seed, versions, per-shard checksums and counts, an input
     fingerprint: identical for a copy of the data elsewhere, different when an input changes."""
     copies = [tmp_path / "a" / "tn", tmp_path / "b" / "somewhere" / "else"]
@@ -175,8 +163,9 @@ def test_build_json_describes_the_build_wherever_the_data_lives(trackingnet_root
     assert all(v != "not installed" for k, v in b["versions"].items() if k.startswith("siamtrack"))
     assert [(s["name"], s["records"]) for s in b["shards"]] == [(f"shard-0000{i}", 4) for i in range(3)]
     assert all(len(s["sha256"]) == 64 and s["bytes"] > 0 for s in b["shards"])
-    assert _build_json_without_run(outs[0]) == _build_json_without_run(outs[1])
-    assert _output_bytes(outs[0]) == _output_bytes(outs[1])
+    (files_a, build_a, _), (files_b, build_b, _) = (build_output(o) for o in outs)
+    assert build_a == build_b
+    assert files_a == files_b
     assert b["run"]["root"] == str(copies[0])
 
     anno = next((copies[1] / "TRAIN_1" / "anno").iterdir())
@@ -313,11 +302,10 @@ def test_unknown_config_key_is_reported_by_the_cli(tmp_path):
     assert "pairs.per_seqence" in res.output
 
 
-def test_resume_rebuilds_only_damaged_shards(trackingnet_root, tmp_path):
+def test_resume_rebuilds_only_damaged_shards(trackingnet_root, tmp_path, build_output):
     out = tmp_path / "out"
     _build("trackingnet", trackingnet_root, out)
-    reference = _output_bytes(out)
-    reference_build = _build_json_without_run(out)
+    reference, reference_build, _ = build_output(out)
     shards = out / "shards"
     kept_inode = (shards / "shard-00000.lmdb").stat().st_ino
     (shards / "shard-00001.lmdb").unlink()
@@ -330,8 +318,9 @@ def test_resume_rebuilds_only_damaged_shards(trackingnet_root, tmp_path):
     result = _build("trackingnet", trackingnet_root, out)
     assert (result.build["run"]["shards_built"], result.build["run"]["shards_reused"]) == (2, 1)
     assert (shards / "shard-00000.lmdb").stat().st_ino == kept_inode
-    assert _output_bytes(out) == reference
-    assert _build_json_without_run(out) == reference_build
+    files, build, _ = build_output(out)
+    assert files == reference
+    assert build == reference_build
 
 
 def test_different_config_is_refused_unless_overwrite(trackingnet_root, tmp_path):
@@ -380,13 +369,13 @@ def _bigger_trackingnet(root):
     synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
 
 
-def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path):
+def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path, build_output):
     root, out, ref = tmp_path / "tn", tmp_path / "out", tmp_path / "ref"
     _bigger_trackingnet(root)
     config = tmp_path / "c.toml"
     config.write_text('dataset = "trackingnet"\n[output]\nvideos_per_shard = 1\n[pairs]\nper_sequence = 24\n')
     _build("trackingnet", root, ref, videos_per_shard=1, pairs_per_sequence=24)
-    reference = _output_bytes(ref)
+    reference, reference_build, _ = build_output(ref)
 
     cmd = [str(BIN / "dataprep"), "build", "--config", str(config), "--root", str(root), "--out", str(out),
            "--scheduler", "synchronous", "--no-progress"]
@@ -413,8 +402,9 @@ def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path):
 
     result = _build("trackingnet", root, out, videos_per_shard=1, pairs_per_sequence=24)
     assert result.build["run"]["shards_reused"] >= 1
-    assert _output_bytes(out) == reference
-    assert _build_json_without_run(out) == _build_json_without_run(ref)
+    files, build, _ = build_output(out)
+    assert files == reference
+    assert build == reference_build
 
 
 def test_cli_as_typed_with_root_and_out_from_the_environment(tmp_path):

@@ -23,18 +23,7 @@ def _cfg(root, out, videos_per_shard, **flags):
     return with_overrides(cfg, root=root, out=out, **flags)
 
 
-def _output_bytes(out):
-    out = Path(out)
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "build.json")
-    return {str(p.relative_to(out)): p.read_bytes() for p in files}
-
-
-def _build_json_without_run(out):
-    b = json.loads((Path(out) / "build.json").read_text())
-    return {k: v for k, v in b.items() if k != "run"}, b["run"]
-
-
-def test_same_bytes_with_synchronous_one_and_two_local_workers(trackingnet_bad, tmp_path):
+def test_same_bytes_with_synchronous_one_and_two_local_workers(trackingnet_bad, tmp_path, build_output):
     outs = {}
     for name, flags in {
         "sync": {"scheduler": "synchronous"},
@@ -43,13 +32,12 @@ def test_same_bytes_with_synchronous_one_and_two_local_workers(trackingnet_bad, 
     }.items():
         outs[name] = tmp_path / name
         run_build(_cfg(trackingnet_bad.root, outs[name], 3, **flags), show_progress=False)
-    reference = _output_bytes(outs["sync"])
+    reference, ref_build, _ = build_output(outs["sync"])
     assert any(k.startswith("shards/shard-00003") for k in reference)  # several shards
     assert len(open_build(outs["sync"]).build["counts"]["skipped"]) >= 5  # and skip rows to compare
-    ref_build, _ = _build_json_without_run(outs["sync"])
     for name in ("local1", "local2"):
-        assert _output_bytes(outs[name]) == reference, name
-        build, run = _build_json_without_run(outs[name])
+        files, build, run = build_output(outs[name])
+        assert files == reference, name
         assert build == ref_build, name
         assert run["workers"] == int(name[-1]) and "local Dask cluster" in run["scheduler"]
 
@@ -67,7 +55,7 @@ def _stop(procs):
             p.wait(timeout=15)
 
 
-def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path):
+def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path, build_output):
     root, out, ref = tmp_path / "tn", tmp_path / "out", tmp_path / "ref"
     synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
     run_build(_cfg(root, ref, 1, scheduler="synchronous", pairs_per_sequence=24), show_progress=False)
@@ -105,9 +93,10 @@ def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path):
     finally:
         _stop(procs)
         logs.close()
-    assert _output_bytes(out) == _output_bytes(ref)
-    built, run = _build_json_without_run(out)
-    assert built == _build_json_without_run(ref)[0]
+    files, built, run = build_output(out)
+    ref_files, ref_built, _ = build_output(ref)
+    assert files == ref_files
+    assert built == ref_built
     assert address in run["scheduler"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import json
 import platform
 import shutil
 import socket
@@ -54,6 +55,7 @@ from dataprep.config import (
     resolve_root,
 )
 from dataprep.manifest import write_samples, write_skipped
+from dataprep.report import unit_noun
 from dataprep.search_extras import describe_distractor_bank
 from dataprep.sources import SourceError, get_source, parse_chunks
 from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, root_relative, skip_row
@@ -122,9 +124,9 @@ def prepare_out(out: Path, cfg: BuildConfig, overwrite: bool) -> str:
         previous = None
         if config_file.is_file():
             try:
-                previous = _read_json(config_file)
+                previous = json.loads(config_file.read_text(encoding="utf-8"))
             except ValueError:
-                previous = None
+                pass
         if previous is not None and previous.get("config_sha256") == cfg.sha256():
             mode = "resume"
         elif not overwrite:
@@ -151,12 +153,6 @@ def prepare_out(out: Path, cfg: BuildConfig, overwrite: bool) -> str:
         write_json_atomic(config_file, {"config": cfg.hashed(), "config_sha256": cfg.sha256()})
     (out / SHARDS_DIR).mkdir(exist_ok=True)
     return mode
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -296,9 +292,8 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     todo = [t for t in tasks if t.name not in reused]
     if todo and (out / BUILD_FILE).exists():
         (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
-    noun = "images" if cfg.dataset == "coco" else "videos"
     console.print(
-        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {noun} -> {len(tasks)} shard(s) "
+        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {unit_noun(cfg.dataset)} -> {len(tasks)} shard(s) "
         f"({len(reused)} already built)\n  root {root.path}\n  out  {out}"
     )
     if cfg.output.videos_per_shard == 1 and cfg.pairs.p_negative > 0:

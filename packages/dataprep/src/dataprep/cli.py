@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -40,6 +40,12 @@ class Dataset(str, Enum):
 
 def _console() -> Console:
     return Console(stderr=True)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Print ``exc`` as the error (it says what to do) and exit with :data:`EXIT_ERROR`."""
+    _console().print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(EXIT_ERROR) from None
 
 
 @app.command()
@@ -118,8 +124,7 @@ def build(
         )
         result = run_build(cfg, overwrite=overwrite, console=console, show_progress=progress)
     except (ConfigError, BuildError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        _fail(exc)
     except KeyboardInterrupt:
         console.print("[bold red]interrupted:[/] finished shards are kept; run the same command again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -168,8 +173,7 @@ def info(out: Path = typer.Argument(..., metavar="OUT", help="A build folder (ho
     try:
         build_info = open_build(out)
     except (FileNotFoundError, SchemaError) as exc:
-        _console().print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        _fail(exc)
     for table in info_tables(build_info):
         console.print(table)
 
@@ -201,8 +205,7 @@ def show(
     try:
         result = show_pairs(out, png, n=n, where=where or [], dataset=dataset, seed=seed, html_dir=html_dir, cols=cols)
     except (FileNotFoundError, SchemaError, ShowError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        _fail(exc)
     console.print(f"wrote {result.png.absolute()} ({len(result.records)} pairs)")
     if result.html is not None:
         console.print(f"wrote {result.html.absolute()}")
@@ -224,8 +227,7 @@ def stats(
     try:
         numbers, title = build_stats(out)
     except (FileNotFoundError, SchemaError) as exc:
-        _console().print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+        _fail(exc)
     console = Console()
     for table in stats_tables(numbers, title, top):
         console.print(table)

@@ -429,14 +429,10 @@ def resolve_distractors(cfg: BuildConfig, build_root: Path, environ=os.environ) 
     if not distractors_enabled(cfg):
         return cfg.replace(distractors=dataclasses.replace(t, source="none" if t.source == "" else t.source,
                                                            root=None))
-    if t.root is not None:
-        root = Path(t.root).expanduser().absolute()
-    elif cfg.dataset == "coco":
+    if t.root is None and cfg.dataset == "coco":
         root = Path(build_root).absolute()
-    elif environ.get(ROOT_ENV["coco"]):
-        root = Path(environ[ROOT_ENV["coco"]]).expanduser().absolute()
     else:
-        root = Path(ROOT_DEFAULT["coco"]).absolute()
+        root = dataset_root("coco", t.root, environ).path
     split = t.split
     if split is None:
         own = cfg.dataset == "coco" and cfg.splits and root == Path(build_root).absolute()
@@ -460,12 +456,17 @@ class ResolvedPath:
 
 
 def resolve_root(cfg: BuildConfig, environ=os.environ) -> ResolvedPath:
-    env = ROOT_ENV[cfg.dataset]
-    if cfg.root is not None:
-        return ResolvedPath(Path(cfg.root).expanduser().absolute(), "--root / config 'root'")
+    return dataset_root(cfg.dataset, cfg.root, environ)
+
+
+def dataset_root(dataset: str, given: str | None, environ=os.environ) -> ResolvedPath:
+    """The root of ``dataset``: ``given`` (flag or config), else its environment variable, else the default."""
+    env = ROOT_ENV[dataset]
+    if given is not None:
+        return ResolvedPath(Path(given).expanduser().absolute(), "--root / config 'root'")
     if environ.get(env):
         return ResolvedPath(Path(environ[env]).expanduser().absolute(), f"${env}")
-    return ResolvedPath(Path(ROOT_DEFAULT[cfg.dataset]).absolute(), f"the default ./{ROOT_DEFAULT[cfg.dataset]}")
+    return ResolvedPath(Path(ROOT_DEFAULT[dataset]).absolute(), f"the default ./{ROOT_DEFAULT[dataset]}")
 
 
 def resolve_out(cfg: BuildConfig, environ=os.environ) -> ResolvedPath:

@@ -16,13 +16,14 @@ import numpy as np
 from dataprep.config import REFERENCE_SIZE, AugmentConfig, PairsConfig
 
 
-def stable_int(text: str) -> int:
-    """A stable 128-bit integer of a string id (sha256), for seeding generators."""
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:16], "big")
+def stable_int(text: str, bits: int = 128) -> int:
+    """A stable integer of a string id, for seeding generators: the first ``bits`` bits of its sha256."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big") >> (256 - bits)
 
 
-def sample_rng(seed: int, sample_key: str) -> np.random.Generator:
-    return np.random.default_rng([seed, stable_int(sample_key)])
+def sample_rng(seed: int, sample_key: str, *stream: int) -> np.random.Generator:
+    """The generator of one sample (``stream``: an extra id for an independent draw sequence)."""
+    return np.random.default_rng([seed, stable_int(sample_key), *stream])
 
 
 def pair_key(sequence_uid: str, pair_index: int) -> str:

@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from siamcore.boxes import xywh_to_xyxy
+from siamcore.boxes import clip_xyxy, xywh_to_xyxy
 from siamcore.crop import crop_square, frame_to_crop_xyxy, window_for_box_xywh
 from siamcore.schema import SCHEMA_VERSION
 
@@ -33,9 +33,9 @@ def decode_jpeg_rgb(data: bytes) -> np.ndarray | None:
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
 
 
-def _clip_xyxy(box, size: int) -> list[float] | None:
+def _clip_to_crop_xyxy(box, size: int) -> list[float] | None:
     """Box clipped to the crop ``[0, size]^2``; None when nothing of positive area is left."""
-    x0, y0, x1, y1 = (min(max(float(v), 0.0), float(size)) for v in box)
+    x0, y0, x1, y1 = (float(v) for v in clip_xyxy(box, size, size))
     return [x0, y0, x1, y1] if x1 > x0 and y1 > y0 else None
 
 
@@ -50,7 +50,7 @@ def noisy_guide_xyxy(box_xyxy, noise, sigma: float, size: int) -> list[float] | 
     w *= math.exp(sigma * noise[2])
     h *= math.exp(sigma * noise[3])
     noisy = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
-    return _clip_xyxy(noisy, size) or _clip_xyxy(box_xyxy, size)
+    return _clip_to_crop_xyxy(noisy, size) or _clip_to_crop_xyxy(box_xyxy, size)
 
 
 def crop_views(
@@ -83,7 +83,7 @@ def crop_views(
             image = edit(name, image, window)
         box_in_crop = frame_to_crop_xyxy(box_xyxy, window, v.size)
         if guide_xyxy is None:
-            guide = _clip_xyxy(box_in_crop, v.size)
+            guide = _clip_to_crop_xyxy(box_in_crop, v.size)
         else:
             guide = noisy_guide_xyxy(frame_to_crop_xyxy(guide_xyxy, window, v.size), guide_noise, guide_sigma, v.size)
         crops[name] = {

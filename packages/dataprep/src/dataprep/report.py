@@ -54,7 +54,7 @@ def counts_table(title: str, column: str, counts: dict, total: int | None = None
     return t
 
 
-def _noun(dataset: str) -> str:
+def unit_noun(dataset: str) -> str:
     """What a listing unit is: an image for COCO, a video otherwise."""
     return "images" if dataset == "coco" else "videos"
 
@@ -64,7 +64,7 @@ def build_summary_table(build: dict) -> Table:
     counts, run = build["counts"], build.get("run", {})
     skipped = counts["skipped"]
     rows = [
-        (_noun(build["dataset"]), f"{counts['videos']:,}"),
+        (unit_noun(build["dataset"]), f"{counts['videos']:,}"),
         ("sequences", f"{counts['sequences']:,}"),
         ("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)"),
         ("shards", f"{counts['shards']:,} ({run.get('shards_built', 0)} built, {run.get('shards_reused', 0)} reused)"),
@@ -93,7 +93,7 @@ def info_tables(info: BuildInfo, top: int = 12) -> list[Table]:
         ("jpeg quality", str(b["jpeg_quality"])),
         ("shards", f"{len(info.shards):,}"),
         ("pairs", f"{counts['pairs']:,} ({counts['negatives']:,} negative)"),
-        (f"{_noun(b['dataset'])} / sequences", f"{counts['videos']:,} / {counts['sequences']:,}"),
+        (f"{unit_noun(b['dataset'])} / sequences", f"{counts['videos']:,} / {counts['sequences']:,}"),
         ("bytes", human_bytes(counts["bytes"])),
         ("input fingerprint", b["input_fingerprint"][:16]),
     ]

@@ -27,16 +27,12 @@ from dataprep import distractors as D
 from dataprep import photometric
 from dataprep.class_map import distractor_categories
 from dataprep.config import BuildConfig, distractors_enabled
-from dataprep.pairs import PairPlan, stable_int
+from dataprep.pairs import PairPlan, sample_rng
 from dataprep.sources import FrameError, Sequence
 
 STREAM_DISTRACTOR = 1
 STREAM_PHOTOMETRIC = 2
 FLAG_PHOTOMETRIC = "photometric"
-
-
-def extras_rng(seed: int, sample_key: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stable_int(sample_key), stream])
 
 
 @dataclass
@@ -74,7 +70,7 @@ def plan_search_extras(cfg: BuildConfig, plan: PairPlan, seq: Sequence, box_xywh
     pastes = []  # (frame box xyxy, primary box xyxy, patch, mask)
     t = cfg.distractors
     if bank is not None:
-        rng = extras_rng(cfg.seed, plan.key, STREAM_DISTRACTOR)
+        rng = sample_rng(cfg.seed, plan.key, STREAM_DISTRACTOR)
         if D.wants_distractor(rng, t.p_distractor):
             flag, paste = _choose_and_place(rng, cfg, seq, target_xyxy, view.size, bank)
             if flag:
@@ -88,7 +84,7 @@ def plan_search_extras(cfg: BuildConfig, plan: PairPlan, seq: Sequence, box_xywh
     change = None
     ph = cfg.photometric
     if ph.enabled and _is_still(plan):
-        rng = extras_rng(cfg.seed, plan.key, STREAM_PHOTOMETRIC)
+        rng = sample_rng(cfg.seed, plan.key, STREAM_PHOTOMETRIC)
         change = photometric.draw(rng, ph.brightness, ph.contrast, ph.p_blur, ph.blur_sigma_max_px)
         extras.flags.append(FLAG_PHOTOMETRIC)
 

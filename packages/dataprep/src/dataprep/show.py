@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from siamcore.atomic import write_bytes_atomic
-from siamcore.shards import BuildInfo, ShardReader, open_build
+from siamcore.shards import BuildInfo, open_build
 
 from dataprep.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
@@ -107,6 +107,11 @@ def matches(row: dict, term: str) -> bool:
     return term in (row.get("flags") or "").split(",")
 
 
+def filter_terms(where: list[str], dataset: str | None) -> list[str]:
+    """The ``--where`` terms, with ``--dataset`` as one more."""
+    return list(where) + ([f"dataset={dataset}"] if dataset else [])
+
+
 def check_terms(terms: list[str]) -> None:
     for term in terms:
         bare = term.lstrip("!")
@@ -121,7 +126,7 @@ def select_rows(
 ) -> list[dict]:
     """``n`` rows drawn uniformly without replacement from those passing every filter (seeded), in
     (shard, key) order. ShowError when none passes."""
-    terms = list(where) + ([f"dataset={dataset}"] if dataset else [])
+    terms = filter_terms(where, dataset)
     check_terms(terms)
     passing = [r for r in rows if all(matches(r, t) for t in terms)]
     if not passing:
@@ -139,7 +144,7 @@ def load_records(info: BuildInfo, rows: list[dict]) -> list[dict]:
         by_shard.setdefault(r["shard"], []).append(r["key"])
     got = {}
     for shard, keys in by_shard.items():
-        with ShardReader(info.shard(shard).path) as reader:
+        with info.shard(shard).reader() as reader:
             for key in keys:
                 got[key] = reader.get(key)
     return [got[r["key"]] for r in rows]
@@ -268,8 +273,8 @@ def show(
     layout = Layout(cols=cols or min(4, len(records)))
     cells = [render_cell(r, layout, primary["exemplar"], primary["search"]) for r in records]
     title = f"{Path(out_dir).name}: {len(records)} of {len(rows)} pairs"
-    if where or dataset:
-        title += f" where {' and '.join(list(where) + ([f'dataset={dataset}'] if dataset else []))}"
+    if terms := filter_terms(where, dataset):
+        title += f" where {' and '.join(terms)}"
     write_bytes_atomic(png_path, png_bytes(render_grid(cells, layout, title)))
     result = ShowResult(Path(png_path), records, layout)
     if html_dir is not None:

@@ -14,7 +14,6 @@ Files are written in place (not atomically): build a dataset into a fresh folder
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import zipfile
@@ -24,25 +23,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dataprep.pairs import stable_int
+from dataprep.records import encode_jpeg_rgb
 from dataprep.sources.vid import WNID_TO_CLASS
 
 JPEG_QUALITY = 90
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def stable_int(text: str) -> int:
-    """A stable 63-bit integer for a string id (never Python ``hash()``)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
-
-
 def _rng(seed: int, uid: str) -> np.random.Generator:
-    return np.random.default_rng([seed, stable_int(uid)])
+    return np.random.default_rng([seed, stable_int(uid, bits=63)])
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return buf.tobytes()
+    return encode_jpeg_rgb(rgb, quality)
 
 
 # --- generated scenes ---------------------------------------------------------------------------
@@ -430,9 +424,16 @@ def write_trackingnet_bad(root: str | Path, chunk: int = 0, frames: int = 10, si
 
     def make(case: str, zipped: bool = False):
         name = f"bad_{case}"
-        jpegs, boxes = _generated_track(f"trackingnet/{split}/{name}", seed, frames, size)
+        uid = f"trackingnet/{split}/{name}"
+        jpegs, boxes = _generated_track(uid, seed, frames, size)
         _write_trackingnet_sequence(cdir, name, jpegs, boxes, zipped)
-        return name, boxes, f"trackingnet/{split}/{name}"
+        return name, boxes, uid
+
+    def rewrite_lines(name: str, boxes: np.ndarray, lines_by_index: dict[int, str]):
+        lines = _anno_text(boxes).splitlines()
+        for i, line in lines_by_index.items():
+            lines[i] = line
+        (cdir / "anno" / f"{name}.txt").write_text("\n".join(lines) + "\n")
 
     name, _, uid = make("corrupt_jpeg")
     path = cdir / "frames" / name / "3.jpg"
@@ -449,21 +450,15 @@ def write_trackingnet_bad(root: str | Path, chunk: int = 0, frames: int = 10, si
     bad.append(BadInput(uid, "missing_frame", "load", (5,)))
 
     name, boxes, uid = make("malformed_annotation")
-    lines = _anno_text(boxes).splitlines()
-    lines[2] = "12,abc,30"
-    (cdir / "anno" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    rewrite_lines(name, boxes, {2: "12,abc,30"})
     bad.append(BadInput(uid, "malformed_annotation", "load", (2,)))
 
     name, boxes, uid = make("invalid_box")
-    lines = _anno_text(boxes).splitlines()
-    lines[1], lines[2], lines[3] = "nan,nan,nan,nan", "10,10,0,20", "10,10,20,-5"
-    (cdir / "anno" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    rewrite_lines(name, boxes, {1: "nan,nan,nan,nan", 2: "10,10,0,20", 3: "10,10,20,-5"})
     bad.append(BadInput(uid, "invalid_box", "load", (1, 2, 3)))
 
     name, boxes, uid = make("box_outside_frame")
-    lines = _anno_text(boxes).splitlines()
-    lines[4] = f"{size[0] + 10},5,20,20"
-    (cdir / "anno" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    rewrite_lines(name, boxes, {4: f"{size[0] + 10},5,20,20"})
     bad.append(BadInput(uid, "box_outside_frame", "load", (4,)))
 
     name, _, uid = make("empty_anno")

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dataprep.sources.coco import annotation_path, image_path
 from dataprep.synthetic import _canvas, _rng, _texture, encode_jpeg, truncate_jpeg_bytes
 
 #: Category ids are deliberately non-contiguous and start at 0.
@@ -134,10 +135,10 @@ class _Writer:
         self.instances.append(Instance(ann_id, image_id, file_name, category, tuple(bbox), encoding, usable))
         return ann_id
 
-    def save_image(self, img: np.ndarray, file_name: str) -> None:
-        path = self.root / self.split / file_name
+    def save_jpeg(self, file_name: str, jpeg: bytes) -> None:
+        path = image_path(self.root, self.split, file_name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode_jpeg(img))
+        path.write_bytes(jpeg)
 
     def write_json(self, extra_annotations=(), extra_images=()) -> Path:
         data = {
@@ -147,7 +148,7 @@ class _Writer:
             "annotations": self.annotations + list(extra_annotations),
             "categories": [{"id": i, "name": n, "supercategory": "thing"} for i, n in CATEGORIES],
         }
-        path = self.root / "annotations" / f"instances_{self.split}.json"
+        path = annotation_path(self.root, self.split)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=None, sort_keys=True))
         return path
@@ -188,7 +189,7 @@ def write_coco(root: str | Path, split: str = "train2017", images: int = 6, size
                    "rle", rng)
             wr.add(img, image_id, file_name, "snake", _shape_polygon(rng, (8, 0.9 * h, w - 16, 6), "rect"),
                    "polygon", rng)
-        wr.save_image(img, file_name)
+        wr.save_jpeg(file_name, encode_jpeg(img))
     wr.write_json()
     return wr.instances
 
@@ -217,16 +218,14 @@ def write_coco_bad(root: str | Path, split: str = "bad2017", size: tuple[int, in
         img, file_name = wr.image(image_id, size)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (30, 30, 90, 120), "ellipse"), "polygon", rng)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (180, 60, 80, 110), "star"), "rle", rng)
-        wr.save_image(img, file_name)
+        wr.save_jpeg(file_name, encode_jpeg(img))
     # an image whose file is missing, and one whose JPEG is truncated: each with a usable instance
     for image_id, reason in ((3, "missing_frame"), (4, "corrupt_jpeg")):
         rng = _rng(seed, f"coco/{split}/{image_id}/objects")
         img, file_name = wr.image(image_id, size)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (60, 40, 100, 120), "rect"), "polygon", rng)
         if reason == "corrupt_jpeg":
-            path = root / split / file_name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(truncate_jpeg_bytes(encode_jpeg(img)))
+            wr.save_jpeg(file_name, truncate_jpeg_bytes(encode_jpeg(img)))
         bad.append(CocoBadInput(f"{split}/{image_id}/", reason, "read"))
     # broken instances in image 1
     cat = wr.cat_ids["dog"]
@@ -254,8 +253,8 @@ def write_coco_bad(root: str | Path, split: str = "bad2017", size: tuple[int, in
     extra_images = [{"id": 60, "file_name": "/etc/passwd", "width": 10, "height": 10}]
     bad.append(CocoBadInput(f"{split}/image", "malformed_annotation", "list"))
     wr.write_json(extra_anns, extra_images)
-    (root / "annotations" / "instances_notjson.json").write_text('{"images": [ {"id": 1, ')
-    (root / "annotations" / "instances_nokeys.json").write_text(json.dumps({"images": [], "categories": []}))
+    annotation_path(root, "notjson").write_text('{"images": [ {"id": 1, ')
+    annotation_path(root, "nokeys").write_text(json.dumps({"images": [], "categories": []}))
     for s in ("notjson", "nokeys"):
         (root / s).mkdir(exist_ok=True)
     return bad
@@ -268,7 +267,7 @@ def link_coco_mini(src: str | Path, root: str | Path, split: str = "val2017") ->
     src, root = Path(src).absolute(), Path(root)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     (root / split).mkdir(parents=True, exist_ok=True)
-    for target, link in ((src / "annotations.json", root / "annotations" / f"instances_{split}.json"),
+    for target, link in ((src / "annotations.json", annotation_path(root, split)),
                          (src / "JPEGImages", root / split / "JPEGImages")):
         if link.is_symlink() and Path(os.readlink(link)) == target:
             continue

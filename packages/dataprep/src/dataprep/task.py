@@ -151,34 +151,30 @@ def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPla
     bank = load_distractor_bank(cfg)  # cached per worker process; None when distractors are off
     extras: dict[int, SearchExtras] = {}
 
-    # (plan index, role) jobs grouped by the frame they need
+    # (plan index, role, sequence index, frame index) jobs grouped by the frame they need
     jobs: dict = {}
     for p_idx, p in enumerate(plans):
         for role, seq_idx, frame_idx in (("exemplar", p.exemplar_seq, p.exemplar_frame),
                                          ("search", p.search_seq, p.search_frame)):
             ref = sequences[seq_idx].frames[frame_idx]
-            jobs.setdefault(ref, []).append((p_idx, role))
+            jobs.setdefault(ref, []).append((p_idx, role, seq_idx, frame_idx))
 
     crops: dict[tuple[int, str], dict] = {}
     failures: dict[int, tuple[str, str]] = {}
     for ref in sorted(jobs, key=lambda r: (r.path, r.member or "")):
-        todo = [(p_idx, role) for p_idx, role in jobs[ref] if p_idx not in failures]
+        todo = [job for job in jobs[ref] if job[0] not in failures]
         if not todo:
             continue
         try:
             frame = read_frame(ref)
         except FrameError as exc:
-            for p_idx, role in todo:
+            for p_idx, role, _, _ in todo:
                 failures.setdefault(p_idx, (exc.reason, f"{role} frame: {exc}"))
             continue
         frame_wh = (frame.shape[1], frame.shape[0])
         fill = frame_mean(frame)
-        for p_idx, role in todo:
-            p = plans[p_idx]
-            if role == "exemplar":
-                seq, frame_idx = sequences[p.exemplar_seq], p.exemplar_frame
-            else:
-                seq, frame_idx = sequences[p.search_seq], p.search_frame
+        for p_idx, role, seq_idx, frame_idx in todo:
+            p, seq = plans[p_idx], sequences[seq_idx]
             box = seq.boxes_xywh[frame_idx]
             if not is_valid_xywh(box, frame_wh):
                 failures.setdefault(p_idx, (_box_reason(box), f"{role} frame {frame_idx}: box {_box_text(box)} "

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from siamcore.boxes import is_valid_xywh
+
 #: Skip reason codes used by the readers (and by the build for frame errors; ``load_error`` /
 #: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops).
 REASONS = (
@@ -168,13 +170,8 @@ def invalidate_boxes(boxes_xywh: np.ndarray, frame_wh: list[tuple[float, float] 
         skips.append(Skip(where, "invalid_box",
                           f"{len(idx)} frame(s) with a NaN/zero/negative box: {format_indices(idx)}"))
         boxes_xywh[invalid] = np.nan
-    outside = []
-    for i, wh in enumerate(frame_wh):
-        if wh is None or np.isnan(boxes_xywh[i, 0]):
-            continue
-        x, y, w, h = boxes_xywh[i]
-        if x >= wh[0] or y >= wh[1] or x + w <= 0 or y + h <= 0:
-            outside.append(i)
+    outside = [i for i, wh in enumerate(frame_wh)
+               if wh is not None and not np.isnan(boxes_xywh[i, 0]) and not is_valid_xywh(boxes_xywh[i], wh)]
     if outside:
         skips.append(
             Skip(where, "box_outside_frame", f"{len(outside)} frame(s) with the box fully outside the frame: "

@@ -38,6 +38,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from siamcore.boxes import is_valid_xywh
+
 from dataprep.sources.base import FrameError, FrameRef, Sequence, Skip, SourceError, VideoRef, read_frame
 
 NAME = "coco"
@@ -226,11 +228,11 @@ def instance_problem(ann: dict, image: dict, min_area_px: float) -> tuple[str, s
     problem = segmentation_problem(ann["segmentation"], wh)
     if problem:
         return "degenerate_mask", problem
-    x, y, w, h = (float(v) for v in ann["bbox"])
-    if w <= 0 or h <= 0:
+    if not is_valid_xywh(ann["bbox"]):  # the numbers are finite (checked when listing)
         return "invalid_box", f"bbox {ann['bbox']} has no area"
-    if x >= wh[0] or y >= wh[1] or x + w <= 0 or y + h <= 0:
+    if not is_valid_xywh(ann["bbox"], wh):
         return "box_outside_frame", f"bbox {ann['bbox']} outside the {wh[0]}x{wh[1]} image"
+    w, h = float(ann["bbox"][2]), float(ann["bbox"][3])
     area = float(ann["area"]) if _is_number(ann.get("area")) and ann["area"] > 0 else w * h
     if area < min_area_px:
         return "tiny_instance", f"area {area:.0f} px < {min_area_px:.0f}"

@@ -80,8 +80,10 @@ def list_videos(root: str | os.PathLike, chunks=None, splits=None) -> tuple[list
         split = f"TRAIN_{k}"
         cdir = present[k]
         anno_dir = cdir / "anno"
-        names = sorted(p.name[:-4] for p in anno_dir.iterdir() if p.suffix == ".txt") if anno_dir.is_dir() else []
-        if not anno_dir.is_dir():
+        if anno_dir.is_dir():
+            names = sorted(p.name[:-4] for p in anno_dir.iterdir() if p.suffix == ".txt")
+        else:
+            names = []
             skips.append(Skip(f"{NAME}/{split}", "missing_annotation", f"no anno/ folder in {cdir}"))
         annotated = set(names)
         unannotated = set()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from siamcore.boxes import xyxy_to_xywh
+
 from dataprep.sources.base import (
     FrameRef,
     Sequence,
@@ -130,8 +132,7 @@ def _parse_xml(path: Path):
         wnid = (obj.findtext("name") or "").strip()
         try:
             bb = obj.find("bndbox")
-            x0, y0, x1, y1 = (float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-            xywh = (x0, y0, x1 - x0, y1 - y0)
+            xywh = xyxy_to_xywh([float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")])
         except (AttributeError, TypeError, ValueError):
             xywh = None
         objects[str(int(trackid))] = (wnid, xywh)
