@@ -441,3 +441,24 @@ def test_unreachable_scheduler_is_a_clear_error(trackingnet_root, tmp_path):
     assert res.exit_code == 1 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in text
     assert "dask scheduler" in text and "dask worker" in text and "Traceback" not in text
     assert not (tmp_path / "out" / "build.json").exists()
+
+
+def test_verify_flags_a_truncated_crop(trackingnet_root, tmp_path):
+    """A crop whose JPEG lost its tail is a problem even where the decoder would still return pixels."""
+    from siamcore.schema import pack
+    from siamcore.shards import ShardReader, open_build
+
+    from dataprep.verify import _check_record
+
+    out = tmp_path / "out"
+    _build("trackingnet", trackingnet_root, out)
+    build = open_build(out)
+    key, raw = next(iter(ShardReader(build.shards[0].path).iter_raw()))
+    problems: list[str] = []
+    assert _check_record(key, raw, build.views, problems) == 2 and problems == []
+
+    record = ShardReader(build.shards[0].path).get(key)
+    jpeg = record["crops"]["search"]["jpeg"]
+    record["crops"]["search"]["jpeg"] = jpeg[: len(jpeg) * 2 // 3]
+    _check_record(key, pack(record), build.views, problems)
+    assert any("'search'" in p and "truncated" in p for p in problems)

@@ -20,6 +20,7 @@ from siamcore.shards import file_sha256, open_build
 
 from dataprep.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
+from dataprep.sources.base import jpeg_is_complete
 
 
 @dataclass
@@ -50,9 +51,9 @@ def _check_record(key: str, raw: bytes, views: dict, problems: list[str]) -> int
         if view is not None and (view["role"], view["size"]) != (crop["role"], crop["size"]):
             problems.append(f"{key}: crop {name!r} is {crop['role']} {crop['size']} px, build.json says "
                             f"{view['role']} {view['size']} px")
-        image = decode_jpeg_rgb(crop["jpeg"])
+        image = decode_jpeg_rgb(crop["jpeg"]) if jpeg_is_complete(crop["jpeg"]) else None
         if image is None:
-            problems.append(f"{key}: crop {name!r} JPEG does not decode")
+            problems.append(f"{key}: crop {name!r} JPEG does not decode (or is truncated)")
             continue
         decoded += 1
         if image.shape != (crop["size"], crop["size"], 3):
