@@ -205,3 +205,13 @@ def test_real_otb_root_without_meta_json_reads_the_same(shared_data, tmp_path):
     for name, seq in with_meta.items():
         assert [p.name for p in without[name].frames] == [p.name for p in seq.frames]
         assert np.array_equal(without[name].gt_xywh, seq.gt_xywh)
+
+
+def test_tlp_folder_is_a_tlp_source_not_an_otb_one(shared_data):
+    """TLP folders look like OTB ones (img/ + groundtruth_rect.txt) but have 6 values per row."""
+    from tracker.datasets import open_source
+
+    src = open_source(shared_data / "tlp" / "CarChase2")
+    assert src.kind == "tlp" and len(src) == 600
+    np.testing.assert_allclose(src.init_box_xywh, [538.0, 252.0, 355.0, 255.0])  # 1-based 539,253 in the file
+    assert open_source(shared_data / "otb" / "Couple").kind == "otb"

@@ -2,7 +2,8 @@
 
 - :mod:`tracker.models`, :mod:`tracker.backbones`, :mod:`tracker.weights`: the four networks and their files.
 - :mod:`tracker.online`: ``init(frame, box_xywh)`` / ``track(frame) -> (box_xywh, score)`` trackers.
-- :mod:`tracker.datasets`: OTB/VOT sequences, frame folders, videos, OTB-format result files.
+- :mod:`tracker.datasets`: OTB/VOT sequences (re-exported from :mod:`siamcore.datasets`), frame folders,
+  videos, OTB-format result files.
 - :mod:`tracker.metrics` (pure), :mod:`tracker.evaluate` (OPE runs, scoring), :mod:`tracker.plots`,
   :mod:`tracker.render`; :mod:`tracker.cli` is the ``tracker`` command.
 """

@@ -1,10 +1,21 @@
-"""Readers for tracking data: OTB and VOT sequences, frame folders, videos, OTB-format results."""
+"""Tracking data for the tracker: the sequence readers (OTB, VOT, DAVIS, TLP) live in
+:mod:`siamcore.datasets`, shared with dataprep, and are re-exported here; this package adds
+OTB-format result files (:mod:`.results`) and the frame sources of ``tracker run`` (:mod:`.sources`)."""
 
-from .otb import load_otb, load_otb_folder, read_otb_groundtruth
+from siamcore.datasets import (
+    Sequence,
+    load_otb,
+    load_otb_folder,
+    load_vot_sequence,
+    normalise_name,
+    polygon_to_xywh,
+    read_image_rgb,
+    read_otb_groundtruth,
+    read_vot_groundtruth,
+)
+
 from .results import read_results, write_results
-from .sequence import Sequence, normalise_name, read_image_rgb
 from .sources import FrameSource, open_source
-from .vot import load_vot_sequence, polygon_to_xywh, read_vot_groundtruth
 
 __all__ = [
     "FrameSource",

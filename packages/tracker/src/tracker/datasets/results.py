@@ -1,6 +1,6 @@
 """Result files in OTB format: one ``x,y,w,h`` line per frame, comma-separated, 1-based like OTB's
 ground truth (this project's 0-based continuous boxes get 1 added to ``x, y`` on write and
-subtracted on read, see :mod:`tracker.datasets.otb`). Writes are atomic (:mod:`siamcore.atomic`).
+subtracted on read, see :mod:`siamcore.datasets.otb`). Writes are atomic (:mod:`siamcore.atomic`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from siamcore.atomic import write_bytes_atomic
-
-from .otb import read_otb_groundtruth
+from siamcore.datasets import read_otb_groundtruth
 
 
 def format_boxes_otb(boxes_xywh) -> str:

@@ -12,17 +12,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from .otb import is_otb_sequence, load_meta, load_otb_folder
-from .sequence import Sequence, list_images, read_image_rgb
-from .vot import is_vot_sequence, load_vot_sequence
+from siamcore.datasets import (
+    Sequence,
+    is_otb_sequence,
+    is_tlp_sequence,
+    is_vot_sequence,
+    list_images,
+    load_meta,
+    load_otb_folder,
+    load_tlp_sequence,
+    load_vot_sequence,
+    read_image_rgb,
+)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
 
 @dataclass
 class FrameSource:
-    """Frames of one video. ``kind`` is ``video``, ``frames``, ``otb`` or ``vot``."""
+    """Frames of one video. ``kind`` is ``video``, ``frames``, ``otb``, ``tlp`` or ``vot``."""
 
     path: Path
     kind: str
@@ -57,12 +65,15 @@ class FrameSource:
 def open_source(path: Path, otb_target: int = 1) -> FrameSource:
     """Recognise ``path``: OTB folder (``img/`` + ``groundtruth_rect*.txt``; ``otb_target`` picks the
     target in two-target folders; an ``OTB2015.json`` beside the folder decides its frame range, as in
-    ``tracker eval``), VOT folder (images + ``groundtruth.txt``), a folder of images, or a
-    video file readable by OpenCV."""
+    ``tracker eval``), TLP folder (the same layout with ``frame,x,y,w,h,absent`` rows), VOT folder
+    (images + ``groundtruth.txt``), a folder of images, or a video file readable by OpenCV."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"source {path} does not exist")
     if path.is_dir():
+        if is_tlp_sequence(path):  # before OTB: the same folder layout, 6 values per row
+            seq = load_tlp_sequence(path)
+            return FrameSource(path, "tlp", seq, frame_count=len(seq))
         if is_otb_sequence(path):
             sequences = load_otb_folder(path, load_meta(path.resolve().parent))
             if not 1 <= otb_target <= len(sequences):

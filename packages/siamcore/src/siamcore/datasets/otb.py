@@ -4,22 +4,27 @@ Conventions and quirks handled here:
 
 - **Coordinates.** OTB ground truth is 1-based (MATLAB): ``x, y`` is the top-left pixel's index
   counted from 1. This project's boxes are continuous with the origin at the top-left corner of the
-  top-left pixel, so reading subtracts 1 from ``x, y`` and :mod:`tracker.datasets.results` adds it
-  back when writing result files (OTB format). Scores do not depend on this shift as long as results
-  and ground truth are read the same way, which :func:`tracker.datasets.results.read_results` does.
+  top-left pixel, so reading subtracts 1 from ``x, y`` and the tracker's result writer
+  (``tracker.datasets.results``) adds it back when writing result files (OTB format). Scores do not
+  depend on this shift as long as results and ground truth are read the same way, which the
+  tracker's ``read_results`` does (it is :func:`read_otb_groundtruth`).
 - **Delimiters.** Rows are separated by commas, tabs or spaces depending on the sequence.
 - **Two targets in one folder** (``groundtruth_rect.1.txt`` / ``.2.txt``: Jogging, Skating2) become
   the sequences ``Jogging.1`` and ``Jogging.2`` (the OTB toolkit's and got10k's naming). A folder with
   a single numbered file (Human4 has only ``groundtruth_rect.2.txt``) is named after the folder.
   Result files and ``--sequences`` may use other spellings (``Jogging-1`` as pysot writes it,
   ``jogging_1`` as in ``OTB2015.json``, ``Human4.2``): names match case-insensitively with ``.``,
-  ``-`` and ``_`` before the target number alike (:func:`normalise_name`).
+  ``-`` and ``_`` before the target number alike (:func:`normalise_name`); the folder name alone
+  (``Jogging``) selects both targets.
 - **Frame ranges.** Some sequences use only part of their images (David 300-770, Tiger1 from 6,
   BlurCar1 247-988, Football1 has 81 images for 74 rows ...). When ``OTB2015.json`` (pysot/DaSiamRPN
   format) is found beside the sequence folders, its ``image_files`` list decides the frames; without
   it, the known ranges below are used and a sequence with more images than rows uses its first
   images. Ground-truth rows are matched one-to-one with those frames, or by frame number when the
   file covers every image from frame 1.
+
+Sources: the OTB toolkit's ``configSeqs.m`` and ``OTB2015.json`` (foolwood/DaSiamRPN) for frame
+ranges; the sequence folders in ``../shared/data/otb`` for the delimiters (see its README).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Sequence, list_images, normalise_name
+from .sequence import Sequence, SequenceRef, frame_number, list_images, load_selected, normalise_name
 
 META_FILENAME = "OTB2015.json"
 
@@ -88,16 +93,24 @@ def load_meta(root: Path) -> dict | None:
     return {normalise_name(key): entry for key, entry in data.items()}
 
 
-def _frame_number(path: Path) -> int | None:
-    m = re.search(r"(\d+)$", path.stem)
-    return int(m.group(1)) if m else None
+def _targets(folder: Path) -> list[tuple[str, int | None, Path, list[str]]]:
+    """(name, target number, ground-truth file, normalised keys) of each target of an OTB folder."""
+    gt_files = _gt_files(folder)
+    out = []
+    for target, gt_path in gt_files:
+        name = folder.name if len(gt_files) == 1 else f"{folder.name}.{target}"
+        keys = [normalise_name(name)]
+        if target is not None:
+            keys.append(normalise_name(f"{folder.name}.{target}"))
+        out.append((name, target, gt_path, list(dict.fromkeys(keys))))
+    return out
 
 
 def load_otb_folder(folder: Path, meta: dict | None = None) -> list[Sequence]:
     """All target sequences of one OTB folder (one, or several for two-target folders)."""
     folder = Path(folder)
-    gt_files = _gt_files(folder)
-    if not gt_files:
+    targets = _targets(folder)
+    if not targets:
         raise ValueError(f"{folder}: no groundtruth_rect*.txt")
     images = list_images(folder / "img")
     if not images:
@@ -106,18 +119,12 @@ def load_otb_folder(folder: Path, meta: dict | None = None) -> list[Sequence]:
     if (folder / "attrs.txt").is_file():
         attributes = [a.strip() for a in (folder / "attrs.txt").read_text().split(",") if a.strip()]
     sequences = []
-    for target, gt_path in gt_files:
-        name = folder.name if len(gt_files) == 1 else f"{folder.name}.{target}"
-        keys = [normalise_name(name)]
-        if target is not None:
-            keys.append(normalise_name(f"{folder.name}.{target}"))
+    for name, _, gt_path, keys in targets:
         entry = next((meta[k] for k in keys if meta and k in meta), None)
         frames = _select_frames(folder, images, entry)
         gt = read_otb_groundtruth(gt_path)
         gt = _align_rows(gt, frames, gt_path)
-        sequences.append(
-            Sequence(name=name, frames=frames, gt_xywh=gt, attributes=attributes, aliases=list(dict.fromkeys(keys)))
-        )
+        sequences.append(Sequence(name=name, frames=frames, gt_xywh=gt, attributes=attributes, aliases=keys))
     return sequences
 
 
@@ -133,15 +140,15 @@ def _select_frames(folder: Path, images: list[Path], entry: dict | None) -> list
     known = KNOWN_FRAME_RANGES.get(folder.name.lower())
     if known is not None:
         first, last = known
-        return [p for p in images if (n := _frame_number(p)) is not None and first <= n <= last]
-    return images
+        return [p for p in images if (n := frame_number(p)) is not None and first <= n <= last]
+    return list(images)  # a copy: _align_rows may shorten it, and a two-target folder shares `images`
 
 
 def _align_rows(gt: np.ndarray, frames: list[Path], gt_path: Path) -> np.ndarray:
     """Ground-truth rows for ``frames``: one-to-one, by frame number, or the first frames' rows."""
     if len(gt) == len(frames):
         return gt
-    numbers = [_frame_number(p) for p in frames]
+    numbers = [frame_number(p) for p in frames]
     if all(n is not None for n in numbers) and len(gt) >= max(numbers) and len(gt) > len(frames):
         return gt[[n - 1 for n in numbers]]
     if len(gt) < len(frames):
@@ -151,31 +158,32 @@ def _align_rows(gt: np.ndarray, frames: list[Path], gt_path: Path) -> np.ndarray
     raise ValueError(f"{gt_path}: {len(gt)} rows do not match {len(frames)} frames")
 
 
-def load_otb(root: Path, names: list[str] | None = None) -> list[Sequence]:
-    """OTB sequences under ``root`` (every sub-folder with ``img/`` and a ground-truth file).
-
-    ``names`` selects sequences by name or alias (error listing what exists when one is missing).
-    """
+def _sequence_folders(root: Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"OTB root {root} is not a folder")
-    meta = load_meta(root)
     folders = [root] if is_otb_sequence(root) else sorted(p for p in root.iterdir() if is_otb_sequence(p))
     if not folders:
         raise ValueError(f"{root}: no OTB sequence folders (expected <Seq>/img/ and <Seq>/groundtruth_rect.txt)")
-    sequences: list[Sequence] = []
-    for folder in folders:
-        sequences.extend(load_otb_folder(folder, meta))
-    if names:
-        index = {}
-        for seq in sequences:
-            for alias in seq.match_keys():
-                index.setdefault(alias, seq)
-        missing = [n for n in names if normalise_name(n) not in index]
-        if missing:
-            raise ValueError(
-                f"sequences not found under {root}: {', '.join(missing)}; found: {', '.join(s.name for s in sequences)}"
-            )
-        picked = [index[normalise_name(n)] for n in names]
-        sequences = list({id(s): s for s in picked}.values())
-    return sequences
+    return folders
+
+
+def list_otb(root: Path) -> list[SequenceRef]:
+    """The OTB targets under ``root`` (one sequence folder, or a folder of them), from file names only:
+    no ground truth is read. ValueError when ``root`` holds none."""
+    return [
+        SequenceRef(name, folder, target, tuple(keys))
+        for folder in _sequence_folders(root)
+        for name, target, _, keys in _targets(folder)
+    ]
+
+
+def load_otb(root: Path, names: list[str] | None = None) -> list[Sequence]:
+    """OTB sequences under ``root`` (every sub-folder with ``img/`` and a ground-truth file, or ``root``
+    itself when it is one); an ``OTB2015.json`` in ``root`` decides the frame ranges.
+
+    ``names`` selects sequences by name, alias or folder name, in that order (error listing what
+    exists when one is missing); only their folders are read.
+    """
+    meta = load_meta(root) if Path(root).is_dir() else None
+    return load_selected(list_otb(root), names, str(root), lambda ref: load_otb_folder(ref.folder, meta))

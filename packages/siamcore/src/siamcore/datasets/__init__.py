@@ -1,0 +1,78 @@
+"""Readers of the sequence-folder tracking datasets, one per on-disk layout, shared by the tracker
+(evaluation) and dataprep (training pairs): OTB, VOT (single folder and vot-toolkit layouts), DAVIS
+(mask extents) and TLP / TinyTLP.
+
+Each dataset has ``list_<name>(root) -> [SequenceRef]`` (cheap: names and folders, sorted) and
+``load_<name>(root, names=None) -> [Sequence]`` (reads the selected sequences' annotations). Boxes are
+``xywh``, continuous pixel coordinates with the origin at the top-left corner of the top-left pixel;
+a NaN row means no usable box (see :class:`Sequence`). Unusable roots raise ValueError saying what
+was expected; problems of single frames become NaN rows. numpy and OpenCV only.
+"""
+
+from .davis import list_davis, load_davis, load_davis_video, mask_extent_xywh, read_mask
+from .otb import is_otb_sequence, list_otb, load_meta, load_otb, load_otb_folder, read_otb_groundtruth
+from .sequence import (
+    Sequence,
+    SequenceRef,
+    exclude_sequences,
+    list_images,
+    normalise_name,
+    read_image_rgb,
+    select_sequences,
+)
+from .tlp import is_tlp_sequence, list_tlp, load_tlp, load_tlp_sequence, read_tlp_groundtruth
+from .vot import (
+    is_vot_sequence,
+    list_vot,
+    load_vot,
+    load_vot_sequence,
+    polygon_to_xywh,
+    read_vot_groundtruth,
+    read_vot_tags,
+)
+
+#: Layout name -> ``load_<name>(root, names=None)``: what ``layout`` settings choose from.
+LOADERS = {"otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp}
+
+
+def load_sequences(layout: str, root, names: list[str] | None = None) -> list[Sequence]:
+    """The sequences of a dataset root in one of the :data:`LOADERS` layouts (ValueError otherwise)."""
+    if layout not in LOADERS:
+        raise ValueError(f"unknown dataset layout {layout!r}; known: {', '.join(LOADERS)}")
+    return LOADERS[layout](root, names)
+
+
+__all__ = [
+    "LOADERS",
+    "load_sequences",
+    "Sequence",
+    "SequenceRef",
+    "exclude_sequences",
+    "is_otb_sequence",
+    "is_tlp_sequence",
+    "is_vot_sequence",
+    "list_davis",
+    "list_images",
+    "list_otb",
+    "list_tlp",
+    "list_vot",
+    "load_davis",
+    "load_davis_video",
+    "load_meta",
+    "load_otb",
+    "load_otb_folder",
+    "load_tlp",
+    "load_tlp_sequence",
+    "load_vot",
+    "load_vot_sequence",
+    "mask_extent_xywh",
+    "normalise_name",
+    "polygon_to_xywh",
+    "read_image_rgb",
+    "read_mask",
+    "read_otb_groundtruth",
+    "read_tlp_groundtruth",
+    "read_vot_groundtruth",
+    "read_vot_tags",
+    "select_sequences",
+]
