@@ -12,6 +12,8 @@ or call the ``dataprep.synthetic`` writers on your own ``tmp_path``.
 - ``vid_dataset`` / ``vid_root``: generated, 2 train + 1 val snippets, 3 tracks each, 12 frames.
 - ``vid_real_root``: 2 train snippets on real OTB/VOT frames (track 0 real target, track 1 generated).
 - ``vid_bad``: 1 good train snippet plus one broken snippet per case.
+- ``tlp_dataset``: generated TLP layout (:data:`TLP_ABSENT`): two usable sequences with absent frames,
+  one with a single visible frame, one never visible.
 - ``build_output``: :func:`read_build_output`, to compare the outputs of two builds.
 """
 
@@ -115,6 +117,16 @@ def vid_bad(tmp_path_factory) -> BadDataset:
     synthetic.write_vid(root, {"train": 1}, frames=10, size=(160, 120), seed=1, tracks_per_snippet=2)
     return BadDataset(root, synthetic.write_vid_bad(root, frames=10, size=(160, 120), seed=1))
 
+
+
+#: 0-based absent frames of each generated TLP sequence (12 frames each).
+TLP_ABSENT = {"Alpha": [2, 3, 4], "Beta": [0, 11], "Gamma": list(range(1, 12)), "Delta": list(range(12))}
+
+
+@pytest.fixture(scope="session")
+def tlp_dataset(tmp_path_factory) -> GeneratedDataset:
+    root = tmp_path_factory.mktemp("tlp")
+    return GeneratedDataset(root, synthetic.write_tlp(root, TLP_ABSENT, frames=12, size=(160, 120), seed=0))
 
 
 # --- COCO (dataprep.synthetic_coco) --------------------------------------------------------------

@@ -10,12 +10,19 @@ from dataprep import config as C
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("dataset", ["trackingnet", "vid"])
+@pytest.mark.parametrize("dataset", ["trackingnet", "vid", "otb", "vot", "davis", "tlp"])
 def test_pipeline_files_equal_the_built_in_defaults(dataset):
     from_file = C.load_config(REPO / "pipelines" / "dataprep" / f"{dataset}.toml")
     assert from_file == C.load_config(None, dataset)
     assert from_file.views["exemplar"] == C.ViewConfig("exemplar", 127, 0.5)
     assert from_file.views["search"] == C.ViewConfig("search", 255, 1.5)
+
+
+def test_every_dataset_has_a_pipeline_file_that_loads():
+    files = sorted((REPO / "pipelines" / "dataprep").glob("*.toml"))
+    assert sorted(f.stem for f in files) == sorted(C.DATASETS)
+    for f in files:
+        assert C.load_config(f).dataset == f.stem
 
 
 def test_documented_extra_views_load_when_uncommented(tmp_path):

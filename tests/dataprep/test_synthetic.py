@@ -47,15 +47,12 @@ def test_large_frames_for_the_benchmark(tmp_path):
         720, 1280, 3)
 
 
-def test_otb_and_vot_ground_truth_readers(shared_data, tmp_path):
-    otb = synthetic.read_otb_groundtruth(shared_data / "otb" / "Couple" / "groundtruth_rect.txt")
-    assert otb.shape == (140, 4) and np.allclose(otb[0], [50, 46, 25, 62])  # "51 47 25 62", 1-based
-    vot = synthetic.read_vot_groundtruth(shared_data / "vot" / "bag" / "groundtruth.txt")
-    assert vot.shape[1] == 4 and np.allclose(vot[0], [292.23, 128.36, 438.19 - 292.23, 260.83 - 128.36])
-    files, boxes = synthetic.load_real_sequence(shared_data / "vot" / "bag")
-    assert len(files) == len(boxes) and files[0].name == "00000001.jpg"
-    (tmp_path / "gt.txt").write_text("1,2,3,4\n5 6 7 8\n")
-    assert np.allclose(synthetic.read_otb_groundtruth(tmp_path / "gt.txt"), [[0, 1, 3, 4], [4, 5, 7, 8]])
+def test_real_sequences_come_from_the_shared_readers(shared_data):
+    files, otb = synthetic.load_real_sequence(shared_data / "otb" / "Couple")
+    assert len(files) == otb.shape[0] == 140 and np.allclose(otb[0], [50, 46, 25, 62])  # "51 47 25 62", 1-based
+    files, vot = synthetic.load_real_sequence(shared_data / "vot" / "bag")
+    assert len(files) == len(vot) == 196 and files[0].name == "00000001.jpg"
+    assert np.allclose(vot[0], [292.23, 128.36, 438.19 - 292.23, 260.83 - 128.36])  # the polygon's bounding box
 
 
 def test_stable_int_is_not_python_hash():

@@ -33,6 +33,7 @@ from rich.progress import (
 
 from siamcore.atomic import write_json_atomic
 from siamcore.crop import RESAMPLING
+from siamcore.datasets import normalise_name
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import (
     BUILD_FILE,
@@ -46,6 +47,7 @@ from siamcore.shards import (
 
 from dataprep.cluster import ClusterError, open_executor
 from dataprep.config import (
+    FOLDER_DATASETS,
     BuildConfig,
     canonical_json,
     canonical_sha256,
@@ -87,8 +89,22 @@ class BuildResult:
         return sum(self.skipped_by_reason.values())
 
 
+def listing_options(cfg: BuildConfig) -> dict:
+    """Reader options of the listing beyond root/chunks/splits: the sequence-folder datasets' names."""
+    if cfg.dataset in FOLDER_DATASETS:
+        return {"sequences": cfg.sequences, "exclude_sequences": cfg.exclude_sequences}
+    return {}
+
+
 def resolve_selection(cfg: BuildConfig, videos) -> BuildConfig:
-    """Make chunks/splits explicit (what was asked for, or what was found) so they enter the hash."""
+    """Make chunks/splits explicit (what was asked for, or what was found) so they enter the hash;
+    sequence names are written canonically (sorted, :func:`~siamcore.datasets.normalise_name`d), so
+    spellings that select the same sequences hash alike."""
+    if cfg.dataset in FOLDER_DATASETS:
+        def canonical(names: list[str] | None) -> list[str] | None:
+            return sorted({normalise_name(n) for n in names}) if names else None
+
+        return cfg.replace(sequences=canonical(cfg.sequences), exclude_sequences=canonical(cfg.exclude_sequences))
     if cfg.dataset == "trackingnet":
         chunks = parse_chunks(cfg.chunks) if cfg.chunks is not None else sorted({v.chunk for v in videos})
         return cfg.replace(chunks=",".join(str(c) for c in chunks))
@@ -269,7 +285,8 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
         raise BuildError(missing_root_message(cfg, root))
     source = get_source(cfg.dataset)
     try:
-        videos, list_skips = source.list_videos(str(root.path), chunks=cfg.chunks, splits=cfg.splits)
+        videos, list_skips = source.list_videos(str(root.path), chunks=cfg.chunks, splits=cfg.splits,
+                                                **listing_options(cfg))
     except SourceError as exc:
         raise BuildError(str(exc)) from None
     cfg = resolve_selection(cfg, videos)

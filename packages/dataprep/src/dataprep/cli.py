@@ -1,4 +1,5 @@
-"""``dataprep``: turn TrackingNet / ILSVRC VID / COCO into LMDB shards of exemplar/search pairs.
+"""``dataprep``: turn TrackingNet / ILSVRC VID / COCO / OTB / VOT / DAVIS / TLP into LMDB shards of
+exemplar/search pairs.
 
 Commands: ``build`` (-> :mod:`dataprep.build`), ``verify`` (-> :mod:`dataprep.verify`),
 ``info`` (-> :mod:`dataprep.report`), ``show`` (-> :mod:`dataprep.show`), ``stats`` (-> :mod:`dataprep.stats`).
@@ -22,7 +23,8 @@ EXIT_INTERRUPTED = 130
 app = typer.Typer(
     help=(
         "Build deterministic, resumable LMDB shards of exemplar/search training pairs from TrackingNet, "
-        "ILSVRC2015 VID or COCO (synthetic pairs with same-class distractors), locally or on a Dask cluster.\n\n"
+        "ILSVRC2015 VID, COCO (synthetic pairs with same-class distractors) or the sequence-folder datasets "
+        "OTB, VOT, DAVIS and TLP, locally or on a Dask cluster.\n\n"
         "Example: dataprep build --dataset trackingnet --chunks 0-5 (root from $SIAMTRACK_TRACKINGNET_ROOT), "
         "then dataprep verify shards/trackingnet and dataprep info shards/trackingnet."
     ),
@@ -36,6 +38,10 @@ class Dataset(str, Enum):
     trackingnet = "trackingnet"
     vid = "vid"
     coco = "coco"
+    otb = "otb"
+    vot = "vot"
+    davis = "davis"
+    tlp = "tlp"
 
 
 def _console() -> Console:
@@ -52,12 +58,17 @@ def _fail(exc: Exception) -> NoReturn:
 def build(
     dataset: Optional[Dataset] = typer.Option(
         None, "--dataset", "-d", metavar="NAME",
-        help="Dataset to read: trackingnet, vid or coco (required unless the --config file names it).",
+        help="Dataset to read: trackingnet, vid, coco, or a sequence-folder dataset: otb (<Seq>/img + "
+        "groundtruth_rect.txt), vot (<seq>/ with groundtruth.txt, or list.txt + <seq>/color/), davis "
+        "(JPEGImages/480p + Annotations/480p; box = mask extent) or tlp (<seq>/img + groundtruth_rect.txt with "
+        "an absent column). Required unless the --config file names it.",
         show_default=False,
     ),
     root: Optional[Path] = typer.Option(
         None, help="Dataset root. Default: config 'root', else $SIAMTRACK_<NAME>_ROOT (NAME: TRACKINGNET, VID, "
-        "COCO), else ./data/trackingnet, ./data/ILSVRC2015 or ./data/coco.", show_default=False,
+        "COCO, OTB, VOT, DAVIS, TLP), else ./data/trackingnet, ./data/ILSVRC2015, ./data/coco, ./data/otb, "
+        "./data/vot, ./data/DAVIS or ./data/TLP. OTB/VOT/TLP: one sequence folder or a folder of them.",
+        show_default=False,
     ),
     out: Optional[Path] = typer.Option(
         None, help="Output folder. Default: config 'out', else <dataset> under $SIAMTRACK_DATA_OUT, else under "
@@ -67,6 +78,15 @@ def build(
     chunks: Optional[str] = typer.Option(
         None, help="TrackingNet chunks, e.g. '0-5' or '0,2,4-5' (TRAIN_k folders). Default: all present.",
         show_default=False,
+    ),
+    sequences: Optional[str] = typer.Option(
+        None, "--sequences", help="OTB/VOT/DAVIS/TLP: build only these sequences, e.g. 'Couple,Jogging.1' "
+        "(case-insensitive; a folder name selects all its targets). An unknown name is an error. Default: all.",
+        show_default=False,
+    ),
+    exclude_sequences: Optional[str] = typer.Option(
+        None, "--exclude-sequences", help="OTB/VOT/DAVIS/TLP: leave these sequences out, e.g. the ones you "
+        "evaluate on: 'Couple,Crossing'. An unknown name is an error.", show_default=False,
     ),
     workers: Optional[int] = typer.Option(
         None, help="Worker processes of the local Dask cluster (1 thread each). Default: config, else 2.",
@@ -120,7 +140,7 @@ def build(
         cfg = with_overrides(
             cfg, root=root, out=out, chunks=chunks, workers=workers, scheduler=scheduler,
             pairs_per_sequence=pairs_per_sequence, seed=seed, split=split, distractors=distractors,
-            p_distractor=p_distractor,
+            p_distractor=p_distractor, sequences=sequences, exclude_sequences=exclude_sequences,
         )
         result = run_build(cfg, overwrite=overwrite, console=console, show_progress=progress)
     except (ConfigError, BuildError) as exc:

@@ -5,9 +5,9 @@ Precedence, highest first: command-line flags, the ``--config`` TOML file, envir
 
 Paths:
 
-- dataset root: ``--root``, else ``root`` in the config, else ``$SIAMTRACK_TRACKINGNET_ROOT`` /
-  ``$SIAMTRACK_VID_ROOT`` / ``$SIAMTRACK_COCO_ROOT``, else ``./data/trackingnet`` / ``./data/ILSVRC2015`` /
-  ``./data/coco``.
+- dataset root: ``--root``, else ``root`` in the config, else ``$SIAMTRACK_<NAME>_ROOT`` (:data:`ROOT_ENV`:
+  TRACKINGNET, VID, COCO, OTB, VOT, DAVIS, TLP), else :data:`ROOT_DEFAULT` (``./data/trackingnet``,
+  ``./data/ILSVRC2015``, ``./data/coco``, ``./data/otb``, ``./data/vot``, ``./data/DAVIS``, ``./data/TLP``).
 - distractor bank (``[distractors]``): see :class:`DistractorConfig`.
 - output folder: ``--out``, else ``out`` in the config, else ``$SIAMTRACK_DATA_OUT/<dataset>``,
   else ``./shards/<dataset>``.
@@ -31,11 +31,16 @@ import siamcore.config
 from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass, merge_tables
 from siamcore.crop import View
 
-DATASETS = ("trackingnet", "vid", "coco")
+DATASETS = ("trackingnet", "vid", "coco", "otb", "vot", "davis", "tlp")
+FOLDER_DATASETS = ("otb", "vot", "davis", "tlp")
+"""Sequence-folder datasets, read through :mod:`siamcore.datasets`: no chunks or splits; names select."""
 ROLES = ("exemplar", "search")
 
-ROOT_ENV = {"trackingnet": "SIAMTRACK_TRACKINGNET_ROOT", "vid": "SIAMTRACK_VID_ROOT", "coco": "SIAMTRACK_COCO_ROOT"}
-ROOT_DEFAULT = {"trackingnet": "data/trackingnet", "vid": "data/ILSVRC2015", "coco": "data/coco"}
+ROOT_ENV = {name: f"SIAMTRACK_{name.upper()}_ROOT" for name in DATASETS}
+ROOT_DEFAULT = {
+    "trackingnet": "data/trackingnet", "vid": "data/ILSVRC2015", "coco": "data/coco",
+    "otb": "data/otb", "vot": "data/vot", "davis": "data/DAVIS", "tlp": "data/TLP",
+}
 OUT_ENV = "SIAMTRACK_DATA_OUT"
 OUT_DEFAULT = "shards"
 
@@ -52,6 +57,8 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
         "photometric": {"enabled": True},
         "output": {"videos_per_shard": 256},  # images per shard (~3 usable instances each)
     },
+    # Sequence-folder datasets: few, long sequences, so smaller shards (a shard is one Dask task).
+    **{name: {"output": {"videos_per_shard": 16}} for name in FOLDER_DATASETS},
 }
 
 #: Output sizes at which the shift amplitudes are given; a view of size S shifts by ``shift * S / ref``.
@@ -141,6 +148,15 @@ class CocoConfig:
 
 
 @dataclass(frozen=True)
+class VotConfig:
+    polygon_mode: str = "bounding"
+    """How a VOT polygon becomes the training box: ``bounding`` (its bounding rectangle, VOT's own
+    axis-aligned convention) or ``area`` (centred on the polygon, the bounding rectangle's aspect, the
+    polygon's area: what SiamRPN-style trackers initialise with). For a rotated target the bounding
+    rectangle holds much background: 1.2-1.6x the area on the VOT sequences in ../shared/data."""
+
+
+@dataclass(frozen=True)
 class DistractorConfig:
     """Same-class distractors pasted into search crops (:mod:`dataprep.distractors`).
 
@@ -193,6 +209,13 @@ class BuildConfig:
     """TrackingNet chunks, e.g. ``"0-5"`` or ``"0,2,4-5"``; all present ``TRAIN_k`` when unset."""
     splits: list[str] | None = None
     """VID splits (``train``, ``val``); ``["train"]`` by default (see :data:`DATASET_DEFAULTS`)."""
+    sequences: list[str] | None = None
+    """Sequence-folder datasets: build only these sequences (``--sequences a,b``; names as the readers
+    give them, case-insensitive; a folder name selects all its targets). Unset = all. An unknown name
+    is an error before any work."""
+    exclude_sequences: list[str] | None = None
+    """Sequence-folder datasets: leave these sequences out (``--exclude-sequences``), e.g. the ones you
+    evaluate on. An unknown name is an error too (a typo must not let them in)."""
     seed: int = 0
     pairs: PairsConfig = field(default_factory=PairsConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -200,6 +223,7 @@ class BuildConfig:
     views: dict[str, ViewConfig] = field(default_factory=default_views)
     dask: DaskConfig = field(default_factory=DaskConfig)
     coco: CocoConfig = field(default_factory=CocoConfig)
+    vot: VotConfig = field(default_factory=VotConfig)
     distractors: DistractorConfig = field(default_factory=DistractorConfig)
     photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
 
@@ -240,11 +264,12 @@ def canonical_sha256(obj: Any) -> str:
 
 def _from_table(data: dict, src: str) -> BuildConfig:
     """:func:`siamcore.config.build_dataclass` with this package's wording; also takes ``chunks = 3``
-    (an int) and ``splits = "train,val"`` (a comma-separated string)."""
+    (an int) and ``splits`` / ``sequences`` / ``exclude_sequences`` as one comma-separated string."""
     if isinstance(data.get("chunks"), int) and not isinstance(data["chunks"], bool):
         data = {**data, "chunks": str(data["chunks"])}
-    if isinstance(data.get("splits"), str):
-        data = {**data, "splits": [s.strip() for s in data["splits"].split(",") if s.strip()]}
+    for key in ("splits", "sequences", "exclude_sequences"):
+        if isinstance(data.get(key), str):
+            data = {**data, key: split_names(data[key])}
     try:
         return build_dataclass(BuildConfig, data)
     except UnknownKeyError as exc:
@@ -288,6 +313,11 @@ def load_config(path: str | os.PathLike | None, dataset: str | None = None) -> B
     return config_from_dict(data, str(path))
 
 
+def split_names(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
 def parse_distractors_flag(spec: str) -> dict[str, Any]:
     """``--distractors coco:ROOT`` / ``coco`` / ``none`` -> DistractorConfig changes."""
     kind, _, root = spec.partition(":")
@@ -301,7 +331,8 @@ def parse_distractors_flag(spec: str) -> dict[str, Any]:
 
 def with_overrides(cfg: BuildConfig, **flags) -> BuildConfig:
     """Apply CLI flags (None = not given): root, out, chunks, seed, pairs_per_sequence, workers, scheduler,
-    split (COCO), distractors (``coco:ROOT`` / ``none``), p_distractor."""
+    split (VID / COCO), sequences / exclude_sequences (``"a,b"``), distractors (``coco:ROOT`` / ``none``),
+    p_distractor."""
     changes: dict[str, Any] = {}
     for k in ("root", "out", "chunks", "seed"):
         if flags.get(k) is not None:
@@ -310,6 +341,10 @@ def with_overrides(cfg: BuildConfig, **flags) -> BuildConfig:
         changes["pairs"] = dataclasses.replace(cfg.pairs, per_sequence=flags["pairs_per_sequence"])
     if flags.get("split") is not None:
         changes["splits"] = [str(flags["split"])]
+    for k in ("sequences", "exclude_sequences"):
+        if flags.get(k) is not None:
+            value = flags[k]
+            changes[k] = split_names(value) if isinstance(value, str) else [str(v) for v in value]
     distractors = {}
     if flags.get("distractors") is not None:
         distractors.update(parse_distractors_flag(str(flags["distractors"])))
@@ -331,6 +366,18 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
 
     if cfg.dataset not in DATASETS:
         fail(f"'dataset' must be one of {', '.join(DATASETS)}, got {cfg.dataset!r}")
+    if cfg.dataset in FOLDER_DATASETS and (cfg.chunks is not None or cfg.splits is not None):
+        fail(f"{cfg.dataset} has no {'chunks' if cfg.chunks is not None else 'splits'}: select sequences with "
+             f"--sequences a,b / 'sequences' (or leave some out with --exclude-sequences)")
+    for key in ("sequences", "exclude_sequences"):
+        names = getattr(cfg, key)
+        if names is None:
+            continue
+        if cfg.dataset not in FOLDER_DATASETS:
+            fail(f"'{key}' (--{key.replace('_', '-')}) applies to the sequence-folder datasets "
+                 f"({', '.join(FOLDER_DATASETS)}); {cfg.dataset} selects 'chunks' / 'splits'")
+        if not all(isinstance(n, str) and n.strip() and "," not in n for n in names):
+            fail(f"'{key}' must be sequence names, got {names!r}")
     if cfg.chunks is not None:
         if cfg.dataset == "coco":
             fail("COCO has no chunks: drop --chunks / 'chunks' (it selects TrackingNet chunks); choose the COCO "
@@ -396,6 +443,8 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
 
 
 def _validate_stills_and_distractors(cfg: BuildConfig, fail) -> None:
+    if cfg.vot.polygon_mode not in ("bounding", "area"):
+        fail(f"'vot.polygon_mode' must be \"bounding\" or \"area\", got {cfg.vot.polygon_mode!r}")
     if cfg.coco.min_area_px < 0:
         fail("'coco.min_area_px' must be >= 0")
     t = cfg.distractors

@@ -1,4 +1,4 @@
-"""Small datasets in the real TrackingNet and ILSVRC VID layouts, for tests, demos and benchmarks.
+"""Small datasets in the real TrackingNet, ILSVRC VID and TLP layouts, for tests, demos and benchmarks.
 
 Frames are either generated (textured ellipses/rectangles moving and scaling smoothly over a
 textured, slowly panning background, saved as real JPEGs) or taken from a real annotated
@@ -15,13 +15,14 @@ Files are written in place (not atomically): build a dataset into a fresh folder
 from __future__ import annotations
 
 import math
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from siamcore.datasets import is_otb_sequence, is_vot_sequence, load_otb_folder, load_vot_sequence
 
 from dataprep.pairs import stable_int
 from dataprep.records import encode_jpeg_rgb
@@ -137,42 +138,18 @@ class _Scene:
 # --- real annotated sequences -------------------------------------------------------------------
 
 
-def read_otb_groundtruth(path: str | Path) -> np.ndarray:
-    """OTB ``groundtruth_rect.txt`` (comma, tab or space separated, 1-based) -> ``[n, 4]`` 0-based xywh."""
-    rows = [[float(v) for v in re.split(r"[,\s]+", line.strip())] for line in Path(path).read_text().splitlines()
-            if line.strip()]
-    boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
-    boxes[:, :2] -= 1.0
-    return boxes
-
-
-def read_vot_groundtruth(path: str | Path) -> np.ndarray:
-    """VOT ``groundtruth.txt`` -> ``[n, 4]`` xywh: the bounding rectangle of each 8-value polygon
-    (4-value lines are taken as xywh)."""
-    out = []
-    for line in Path(path).read_text().splitlines():
-        if not line.strip():
-            continue
-        v = np.array([float(x) for x in re.split(r"[,\s]+", line.strip())])
-        if v.size == 4:
-            out.append(v)
-        else:
-            xs, ys = v[0::2], v[1::2]
-            out.append([xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()])
-    return np.array(out, dtype=np.float64).reshape(-1, 4)
-
-
 def load_real_sequence(folder: str | Path) -> tuple[list[Path], np.ndarray]:
-    """(frame files in order, xywh boxes) of an OTB or VOT sequence folder, cut to the shorter of the two."""
+    """(frame files in order, xywh boxes) of an OTB or VOT sequence folder, read by the shared readers
+    (:mod:`siamcore.datasets`; an OTB folder's first target)."""
     folder = Path(folder)
-    if (folder / "groundtruth_rect.txt").is_file():
-        frames, boxes = sorted((folder / "img").glob("*.jpg")), read_otb_groundtruth(folder / "groundtruth_rect.txt")
-    elif (folder / "groundtruth.txt").is_file():
-        frames, boxes = sorted(folder.glob("*.jpg")), read_vot_groundtruth(folder / "groundtruth.txt")
+    if is_otb_sequence(folder):
+        seq = load_otb_folder(folder)[0]
+    elif is_vot_sequence(folder):
+        seq = load_vot_sequence(folder)
     else:
-        raise FileNotFoundError(f"{folder} is neither an OTB (groundtruth_rect.txt) nor a VOT (groundtruth.txt) sequence")
-    n = min(len(frames), len(boxes))
-    return frames[:n], boxes[:n]
+        raise FileNotFoundError(f"{folder} is neither an OTB (img/ + groundtruth_rect.txt) nor a VOT "
+                                f"(frames + groundtruth.txt) sequence")
+    return list(seq.frames), np.asarray(seq.gt_xywh, dtype=np.float64)
 
 
 def _real_window(sources: list[Path], index: int, rng: np.random.Generator, frames: int):
@@ -381,6 +358,39 @@ def write_vid(
             written.update({f"vid/{split}/{name}/{t}": v for t, v in tracks.items()})
             count += 1
     return written
+
+
+# --- TLP (a sequence-folder layout) --------------------------------------------------------------
+
+
+def write_tlp(root: str | Path, absent: dict[str, list[int]], frames: int = 12, size: tuple[int, int] = (160, 120),
+              seed: int = 0) -> dict[str, np.ndarray]:
+    """Write TLP-layout sequences ``root/<name>/img/%05d.jpg`` + ``root/<name>/groundtruth_rect.txt``,
+    one per key of ``absent`` (0-based indices of the frames where the target is out of view: it is not
+    painted, and its row is ``n,0,0,0,0,1``). Rows are ``frame,x,y,w,h,absent`` with TLP's 1-based frame
+    number and (as :mod:`siamcore.datasets.tlp` reads them) 1-based ``x, y``. Returns ``{name: xywh}``
+    in this project's convention, NaN rows where absent."""
+    root, truth = Path(root), {}
+    for name, gone in absent.items():
+        rng = _rng(seed, f"tlp/{name}")
+        scene = _Scene(rng, size, frames)
+        target = _Mover.random(rng, size)
+        img_dir = root / name / "img"
+        img_dir.mkdir(parents=True, exist_ok=True)
+        boxes, rows = np.full((frames, 4), np.nan), []
+        for i in range(frames):
+            img = scene.frame(i)
+            if i in gone:
+                rows.append(f"{i + 1},0,0,0,0,1")
+            else:
+                box = target.box_xywh(i / frames, size)
+                target.paint(img, box)
+                boxes[i] = box
+                rows.append(f"{i + 1},{box[0] + 1},{box[1] + 1},{box[2]},{box[3]},0")
+            (img_dir / f"{i + 1:05d}.jpg").write_bytes(encode_jpeg(img))
+        (root / name / "groundtruth_rect.txt").write_text("\n".join(rows) + "\n")
+        truth[name] = boxes
+    return truth
 
 
 # --- broken inputs ------------------------------------------------------------------------------

@@ -109,8 +109,12 @@ def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
 
 
 def load_options(cfg: BuildConfig) -> dict:
-    """Reader options beyond the video: COCO's minimum instance area."""
-    return {"min_area_px": cfg.coco.min_area_px} if cfg.dataset == "coco" else {}
+    """Reader options beyond the video: COCO's minimum instance area, VOT's polygon-to-box rule."""
+    if cfg.dataset == "coco":
+        return {"min_area_px": cfg.coco.min_area_px}
+    if cfg.dataset == "vot":
+        return {"polygon_mode": cfg.vot.polygon_mode}
+    return {}
 
 
 def load_sequences(task: ShardTask) -> tuple[list[Sequence], list[Skip]]:

@@ -1,11 +1,13 @@
-"""Dataset readers: ``get_source("trackingnet" | "vid" | "coco")`` returns a module with ``NAME``,
-``list_videos(root, chunks=None, splits=None)`` and ``load_video(video)`` (see ``base``)."""
+"""Dataset readers: ``get_source("trackingnet" | "vid" | "coco" | "otb" | "vot" | "davis" | "tlp")`` returns
+a module with ``NAME``, ``list_videos(root, chunks=None, splits=None)`` and ``load_video(video)`` (see
+``base``). The sequence-folder datasets (otb, vot, davis, tlp) read through :mod:`siamcore.datasets`
+(see ``folders``) and also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from dataprep.sources import coco, trackingnet, vid
+from dataprep.sources import coco, davis, otb, tlp, trackingnet, vid, vot
 from dataprep.sources.base import (
     REASONS,
     FrameError,
@@ -20,7 +22,9 @@ from dataprep.sources.base import (
     read_frame_bytes,
 )
 
-SOURCES: dict[str, ModuleType] = {trackingnet.NAME: trackingnet, vid.NAME: vid, coco.NAME: coco}
+SOURCES: dict[str, ModuleType] = {
+    m.NAME: m for m in (trackingnet, vid, coco, otb, vot, davis, tlp)
+}
 
 __all__ = [
     "REASONS", "SOURCES", "FrameError", "FrameRef", "Sequence", "Skip", "SourceError", "VideoRef",

@@ -10,7 +10,9 @@ A reader module (``trackingnet``, ``vid``) has two functions:
 
 Frame index convention: ``Sequence.frames[i]`` is frame ``i`` of the video (the number in its
 file name); a frame whose file or annotation is missing stays in place with a NaN box, so
-indices recorded in shards always name the source file.
+indices recorded in shards always name the source file. The sequence-folder datasets (``folders``)
+use the position in their reader's frame list instead (their files are numbered from 1, and an OTB
+sequence with a frame range starts at its first used frame).
 
 Boxes are xywh, pixel-continuous with the origin at the top-left corner of the top-left pixel.
 A NaN row in ``Sequence.boxes_xywh`` means "no usable box in this frame" (target absent,
@@ -36,7 +38,9 @@ import numpy as np
 from siamcore.boxes import is_valid_xywh
 
 #: Skip reason codes used by the readers (and by the build for frame errors; ``load_error`` /
-#: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops).
+#: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops;
+#: ``unreadable_sequence``: a sequence-folder reader could not read the folder, its message says why;
+#: ``too_few_frames``: a sequence with a single usable frame, no pair of two frames).
 REASONS = (
     "malformed_annotation",
     "missing_annotation",
@@ -46,8 +50,10 @@ REASONS = (
     "box_outside_frame",
     "frame_count_mismatch",
     "empty_sequence",
+    "too_few_frames",
     "bad_zip",
     "unreadable_xml",
+    "unreadable_sequence",
     "load_error",
     "crop_error",
 )
@@ -79,10 +85,11 @@ class FrameRef:
 class VideoRef:
     """One listing unit (a TrackingNet sequence, a VID snippet), cheap to enumerate."""
 
-    dataset: str  # "trackingnet" | "vid"
-    chunk: int  # TrackingNet chunk k, -1 for VID
-    split: str  # "TRAIN_k" (TrackingNet), "train" / "val" (VID)
-    name: str  # TrackingNet sequence name, or VID snippet path relative to the split folder
+    dataset: str  # "trackingnet" | "vid" | "coco" | "otb" | "vot" | "davis" | "tlp"
+    chunk: int  # TrackingNet chunk k, -1 for the others
+    split: str  # "TRAIN_k" (TrackingNet), "train" / "val" (VID), "all" (sequence-folder datasets)
+    name: str  # TrackingNet sequence name, VID snippet path relative to the split folder, or the
+    #            sequence name of a sequence-folder dataset (siamcore.datasets)
     root: str  # dataset root, so a worker can resolve paths
 
     @property
@@ -261,6 +268,17 @@ def jpeg_size_wh(buf: bytes) -> tuple[int, int] | None:
             return None
         i += 2 + int.from_bytes(buf[i + 2 : i + 4], "big")
     return None
+
+
+def frame_wh_from_header(ref: FrameRef | None) -> tuple[int, int] | None:
+    """(width, height) of a frame from its JPEG header (one small read, no decode); None when the
+    frame is unreadable or not a JPEG (the build checks boxes against the decoded frame anyway)."""
+    if ref is None:
+        return None
+    try:
+        return jpeg_size_wh(read_frame_bytes(ref))
+    except FrameError:
+        return None
 
 
 def decode_jpeg(buf: bytes, where: str = "frame") -> np.ndarray:

@@ -22,19 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from dataprep.sources.base import (
-    FrameError,
     FrameRef,
     Sequence,
     Skip,
     SourceError,
     VideoRef,
     format_indices,
+    frame_wh_from_header,
     invalidate_boxes,
-    jpeg_size_wh,
     numbered_files,
     open_zip,
     parse_chunks,
-    read_frame_bytes,
 )
 
 NAME = "trackingnet"
@@ -169,19 +167,10 @@ def load_video(video: VideoRef) -> tuple[list[Sequence], list[Skip]]:
         boxes[missing] = np.nan
     frames = tuple(refs.get(i, FrameRef(str(Path(video.root) / video.split / "frames" / video.name / f"{i}.jpg")))
                    for i in range(n))
-    wh = _frame_wh(refs.get(0))
+    wh = frame_wh_from_header(refs.get(0))
     skips += invalidate_boxes(boxes, [wh] * n, uid)
     if np.all(np.isnan(boxes)):
         skips.append(Skip(uid, "empty_sequence", "no frame with a usable box"))
         return [], skips
     boxes.setflags(write=False)
     return [Sequence(video, "0", "", frames, boxes)], skips
-
-
-def _frame_wh(ref: FrameRef | None) -> tuple[int, int] | None:
-    if ref is None:
-        return None
-    try:
-        return jpeg_size_wh(read_frame_bytes(ref))
-    except FrameError:
-        return None
