@@ -187,3 +187,26 @@ def test_run_siamfc_on_vot_bag_start_follows_the_bag(shared_data, tmp_path):
     iou = overlaps(read_results(out), gt)
     assert iou.mean() > 0.6, iou
     assert Image.open(gif).n_frames == 25
+
+
+def test_tune_finds_and_writes_the_best_parameters(shared_data, tmp_path):
+    """`tracker tune` on a real sequence: every grid point is scored, the table is sorted, and the best
+    set is written as a params file that `--params` reads back."""
+    from tracker.online import load_params
+    from tracker.tune import param_grid
+
+    weights = shared_data / "weights" / "siamfc_alexnet.safetensors"
+    out = tmp_path / "best.toml"
+    result = invoke("tune", "--weights", weights, "--root", shared_data / "otb", "--sequences", "Deer",
+                    "--grid", "window_influence=0.0,0.176", "--grid", "scale_lr=0.59", "--out", out,
+                    "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 parameter sets x 1 sequences (71 frames)" in result.text
+    best = load_params(out, "siamfc")
+    assert best.window_influence in (0.0, 0.176) and best.scale_lr == 0.59
+    assert "best of 2" in out.read_text() and best.scale_step == 1.0375  # the other keys kept
+    grid = param_grid(load_params(None, "siamrpn"), {"lr": [0.3, 0.5], "penalty_k": [0.1]})
+    assert [p.lr for p, _ in grid] == [0.3, 0.5] and all(p.penalty_k == 0.1 for p, _ in grid)
+    bad = invoke("tune", "--weights", weights, "--root", shared_data / "otb", "--sequences", "Deer",
+                 "--grid", "window=0.1")
+    assert bad.exit_code == 2 and "unknown key(s) window" in bad.text

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from siamcore.anchors import rpn_anchors_cxcywh, ssd_default_boxes_cxcywh
+from siamcore.encoding import decode
 
 from tracker.models import (
     TINY_CONFIGS, SiamFC, SiamModel, box_mask, create_model, list_models, model_flops,
@@ -82,13 +83,61 @@ def test_anchor_order_matches_head_layout():
     """Conf for anchor (row, col, ratio) lands at the index siamcore's order gives it."""
     model = create_model("siamrpn", **TINY_CONFIGS["siamrpn"]).eval()
     with torch.no_grad():
-        model.conf_bias.copy_(torch.tensor([0.0, 0.0, 100.0, 0.0, 0.0]))  # boost ratio 1 only
+        model.conf_norm.bias.copy_(torch.tensor([0.0, 0.0, 100.0, 0.0, 0.0]))  # boost ratio 1 only
         model.template_conf.weight.zero_()
         model.template_conf.bias.zero_()
         conf, _ = model(*_inputs(model, batch=1)[:2])
     top = conf[0].argmax().item()
     assert model.default_boxes_cxcywh[top, 2] == pytest.approx(64.0)  # ratio-1 anchor: 64 x 64
     assert (conf[0] > 50).sum() == 17 * 17
+
+
+# Every trunk x head combination of the RPN family (small widths where the architecture allows).
+VARIANTS = [
+    ("siamrpn", TINY_CONFIGS["siamrpn"]),
+    ("siamrpn", {**TINY_CONFIGS["siamrpn"], "head": "dwxcorr"}),
+    ("siamrpn", {"channels": 32, "backbone": "siamfc", "head": "dwxcorr"}),
+    ("siamrpn", {"channels": 32, "backbone": "siamfc", "head": "upchannel"}),
+    ("siamrpn", {"channels": 32, "backbone": "siamfc", "head": "dwxcorr", "conf_adjust": False, "conf_prior": True}),
+    ("siamconcatrpn", TINY_CONFIGS["siamconcatrpn"]),
+    ("siamconcatrpn", {"backbone": "siamfc", "channels": 32, "refine_channels": 16, "extra_channels": [32, 16, 16]}),
+    ("siambroadcastrpn", TINY_CONFIGS["siambroadcastrpn"]),
+    ("siambroadcastrpn", {"backbone": "siamfc", "channels": 32, "block_channels": 8}),
+]
+VARIANT_IDS = [f"{n}-{a.get('backbone', 'default')}-{a.get('head', '')}{'-prior' if a.get('conf_prior') else ''}"
+               .rstrip("-") for n, a in VARIANTS]
+
+
+@pytest.mark.parametrize(("name", "args"), VARIANTS, ids=VARIANT_IDS)
+def test_decoded_boxes_equal_the_default_boxes_before_training(name, args):
+    """The box-delta layers start at zero, so every decoded box is its anchor / default box at step 0
+    (a random regression layer decodes boxes far off them and costs hundreds of steps to undo)."""
+    torch.manual_seed(3)
+    model = create_model(name, **args).eval()
+    ex, se, guides = _inputs(model)
+    with torch.inference_mode():
+        _, loc = model(ex, se, **guides)
+    assert torch.count_nonzero(loc) == 0
+    priors = model.default_boxes_cxcywh.expand(2, -1, -1)
+    torch.testing.assert_close(decode(loc, priors), priors)
+
+
+@pytest.mark.parametrize(("name", "args"), VARIANTS, ids=VARIANT_IDS)
+def test_features_path_equals_the_image_path(name, args):
+    """``model(features=True)`` on the trunk's outputs (the trainer's feature cache) gives the same outputs."""
+    torch.manual_seed(4)
+    model = create_model(name, **args).eval()
+    for layer in model.regression_outputs():
+        torch.nn.init.normal_(layer.weight, std=0.01)
+    ex, se, guides = _inputs(model)
+    eg, sg = guides.get("exemplar_guide"), guides.get("search_guide")
+    with torch.inference_mode():
+        direct = model(ex, se, eg, sg)
+        if model.trunk_takes_guide:
+            return  # the trunk needs the masks: no feature path
+        cached = model(model.exemplar_features(ex), model.search_features(se), eg, sg, features=True)
+    for a, b in zip(direct, cached):
+        torch.testing.assert_close(a, b)
 
 
 @pytest.mark.parametrize("name", ["siamfc", *RPN_MODELS])
@@ -99,8 +148,12 @@ def test_gradient_reaches_every_parameter_group(name):
     if name == "siamfc":
         loss = model(ex, se).square().mean()
     else:
+        # The box-delta outputs start at zero and pass no gradient upstream before their first update:
+        # give them weights, as any step after the first does.
+        for layer in model.regression_outputs():
+            torch.nn.init.normal_(layer.weight, std=0.01)
         conf, loc = model(ex, se, **guides)
-        loss = conf.square().mean() + loc.square().mean()
+        loss = conf.square().mean() + (loc - 1).square().mean()
     loss.backward()
     groups: dict[str, float] = {}
     for pname, p in model.named_parameters():
@@ -192,3 +245,45 @@ def test_config_rebuilds_the_same_architecture():
         again = create_model(name, **json.loads(json.dumps(model.config())))
         shapes = {k: v.shape for k, v in model.state_dict().items()}
         assert {k: v.shape for k, v in again.state_dict().items()} == shapes
+
+
+def test_siamfc_trunk_variants_views_and_default_box_centres():
+    """On the unpadded SiamFC AlexNet (255 -> 22x22, cells centred at 43.5 + 8 i px) the SSD heads put
+    their default boxes on the cells' receptive fields; SiamBroadcastRPN takes SiamRPN's views (a 63-px
+    crop has no AlexNet map at all)."""
+    from tracker.backbones import AlexNet
+
+    assert AlexNet("siamfc").feature_grid(255) == (22, 43.5, 8.0)
+    assert AlexNet("siamfc").feature_grid(127) == (6, 43.5, 8.0)
+    bc = create_model("siambroadcastrpn", backbone="siamfc", channels=16, block_channels=8)
+    assert (bc.views["exemplar"].size, bc.views["exemplar"].context) == (127, 0.5)
+    assert (bc.views["search"].size, bc.views["search"].context) == (255, 1.5)
+    assert bc.feature_sizes == [22, 11] and bc.trunk_modules()["exemplar"] is bc.trunk_modules()["search"]
+    centres = np.unique(bc.default_boxes_cxcywh[: 22 * 22 * 6, 0].numpy())
+    np.testing.assert_allclose(centres, 43.5 + 8 * np.arange(22))
+    cc = create_model("siamconcatrpn", backbone="siamfc", channels=16, refine_channels=8, extra_channels=[8, 8, 8])
+    assert cc.views["exemplar"] == cc.views["search"] and cc.feature_sizes == [22, 11, 6, 3]
+    assert not cc.trunk_takes_guide and create_model("siamconcatrpn", **TINY_CONFIGS["siamconcatrpn"]).trunk_takes_guide
+    np.testing.assert_allclose(np.unique(cc.default_boxes_cxcywh[22 * 22 * 6: (22 * 22 + 121) * 6, 0].numpy()),
+                               43.5 + 16 * np.arange(11))
+    with pytest.raises(ValueError, match="backbone"):
+        create_model("siambroadcastrpn", backbone="vgg")
+
+
+def test_siamfc_score_prior_starts_as_siamfc():
+    """SiamRPN's ``conf_prior``: at step 0 the classification logits equal the real SiamFC score map
+    when the trunk holds SiamFC's weights (here: random weights loaded into both)."""
+    torch.manual_seed(5)
+    rpn = create_model("siamrpn", backbone="siamfc", head="dwxcorr", channels=16, conf_adjust=False,
+                       conf_prior=True).eval()
+    fc = SiamFC().eval()
+    fc.backbone.load_state_dict(rpn.backbone.state_dict())
+    torch.nn.init.zeros_(rpn.conf_branch.head[-1].weight)  # silence the learned part: only the prior speaks
+    torch.nn.init.zeros_(rpn.conf_branch.head[-1].bias)
+    ex, se, _ = _inputs(rpn, batch=1)
+    with torch.inference_mode():
+        conf, _ = rpn(ex, se)
+        score = fc(ex, se)  # [1, 1, 17, 17]
+    torch.testing.assert_close(conf.view(17, 17, 5), score[0, 0, :, :, None].expand(17, 17, 5), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="prior needs the unadjusted"):
+        create_model("siamrpn", backbone="siamfc", head="dwxcorr", conf_prior=True)

@@ -50,20 +50,29 @@ def ssd_cell_shapes(s_k: float, s_next: float, ratios=(2.0, 3.0)) -> np.ndarray:
 
 
 def ssd_default_boxes_cxcywh(
-    feature_sizes, box_sizes_px, crop_size: int = 255, ratios=(2.0, 3.0)
+    feature_sizes, box_sizes_px, crop_size: int = 255, ratios=(2.0, 3.0), grids_px=None
 ) -> np.ndarray:
     """SSD default boxes for source maps of ``feature_sizes`` (e.g. ``(32, 16)``).
 
     ``box_sizes_px`` has one more entry than ``feature_sizes``: source ``k`` uses ``s_k`` and
-    ``s_{k+1}``. Cell centres are at ``(i + 0.5) * crop_size / f``. Returns ``[sum f^2 * m, 4]``.
+    ``s_{k+1}``. Cell centres are at ``(i + 0.5) * crop_size / f`` (padded trunks, whose maps tile
+    the crop), or, when ``grids_px`` gives ``(first_centre, stride)`` per source, at
+    ``first_centre + i * stride`` (unpadded trunks such as SiamFC's AlexNet, whose 22 x 22 map of a
+    255-px crop has its cells at 43.5 + 8 i). Returns ``[sum f^2 * m, 4]``.
     """
     feature_sizes = list(feature_sizes)
     if len(box_sizes_px) != len(feature_sizes) + 1:
         raise ValueError("box_sizes_px needs one more entry than feature_sizes")
+    if grids_px is not None and len(grids_px) != len(feature_sizes):
+        raise ValueError("grids_px needs one (first_centre, stride) pair per source")
     out = []
     for k, f in enumerate(feature_sizes):
         shapes = ssd_cell_shapes(box_sizes_px[k], box_sizes_px[k + 1], ratios)
-        offsets = (np.arange(f) + 0.5) * crop_size / f
+        if grids_px is None:
+            offsets = (np.arange(f) + 0.5) * crop_size / f
+        else:
+            first, stride = grids_px[k]
+            offsets = first + np.arange(f) * stride
         out.append(_grid_boxes(offsets, shapes))
     return np.concatenate(out, axis=0)
 

@@ -3,6 +3,7 @@
     tracker run   --weights W --source SRC [--init x,y,w,h] [--out boxes.txt] [--render out.mp4|out.gif]
     tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR
     tracker score --results DIR [DIR ...] --root PATH [--json FILE] [--plot-dir D]
+    tracker tune  --weights W --root PATH [--layout davis] --grid window_influence=0.2,0.4 ... --out best.toml
 
 Weights: a safetensors file (model named by its metadata, or ``--model``) or a trainer run folder
 (``<run>/export/model.safetensors``, else ``<run>/model.safetensors``). Tracking hyper-parameters:
@@ -312,6 +313,76 @@ def score(
     if plot_dir:
         plots = plot_all({fs.name: fs.curves for fs in folder_scores if fs.curves}, plot_dir)
         console.print(f"plots -> {', '.join(str(p) for p in plots)}")
+
+
+@app.command()
+def tune(
+    weights: WeightsOpt,
+    root: Annotated[Path, typer.Option(help="Sequences to tune on: your training or validation data, never the "
+                                            "sequences you report.")],
+    grid: Annotated[list[str], typer.Option(
+        help="KEY=V1,V2,... values to try (repeat for more keys), e.g. --grid window_influence=0.2,0.3,0.4 "
+             "--grid penalty_k=0.05,0.1 --grid lr=0.3,0.5. Keys: those of pipelines/track/<model>.toml.")],
+    layout: Annotated[str, typer.Option(help="Layout of --root: otb, vot, davis or tlp.")] = "otb",
+    sequences: SequencesOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Write the best parameters here (a --params TOML file).")] = None,
+    model: ModelOpt = None,
+    params: Annotated[Path | None, typer.Option(
+        help="Start from these parameters (default: the model's, pipelines/track/<model>.toml).")] = None,
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = 0,
+) -> None:
+    """Grid-search the tracking hyper-parameters (window influence, change penalty, size lr ...) by OPE
+    success AUC on sequences of any layout, and write the best as a params file."""
+    from siamcore.atomic import write_bytes_atomic
+    from siamcore.datasets import load_sequences
+
+    from .online import ParamsError
+    from .tune import param_grid, params_toml, tune as run_tune
+
+    _setup_torch(threads, device)
+    values: dict[str, list] = {}
+    for item in grid:
+        key, sep, raw = item.partition("=")
+        if not sep or not raw:
+            _fail(f"--grid expects KEY=V1,V2,..., got {item!r}")
+        values[key.strip()] = [_toml_value(v) for v in raw.split(",") if v.strip()]
+    try:
+        seqs = load_sequences(layout, root, _split_names(sequences))
+    except ValueError as e:
+        _fail(str(e))
+    tracker = _load_tracker(weights, model, params, device)
+    try:
+        points = param_grid(tracker.params, values)
+    except ParamsError as e:
+        _fail(str(e))
+    frames = sum(len(s) for s in seqs)
+    console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {root}")
+    with _progress() as progress:
+        task = progress.add_task("tune", total=len(points), fps="")
+        results = run_tune(tracker.model, seqs, points, on_result=lambda r: progress.update(
+            task, advance=1, fps=f"AUC {r.auc:.3f} at {', '.join(f'{k}={v}' for k, v in r.changed.items())}"))
+    table = Table(title=f"OPE success AUC on {len(seqs)} sequence(s), best first")
+    for col in (*values, "AUC", *(s.name for s in seqs)):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(*(str(r.changed[k]) for k in values), f"{r.auc:.3f}",
+                      *(f"{r.per_sequence[s.name]:.3f}" for s in seqs))
+    console.print(table)
+    if out is not None:
+        names = ", ".join(s.name for s in seqs)
+        write_bytes_atomic(out, params_toml(results[0].params, f"tracker tune: best of {len(points)} on {root} "
+                                                                f"({names}): AUC {results[0].auc:.3f}").encode())
+        console.print(f"best parameters -> {out} (use with --params)")
+
+
+def _toml_value(text: str):
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
 
 
 def main() -> None:

@@ -67,6 +67,19 @@ class AlexNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
+    def feature_grid(self, size: int) -> tuple[int, float, float]:
+        """``(side, first_centre_px, stride_px)`` of the output map for a ``size``-px input: cell ``i``'s
+        receptive field is centred at ``first_centre_px + i * stride_px`` (continuous crop px). For
+        SiamFC's unpadded trunk, 255 -> ``(22, 43.5, 8)``: the map does not tile the whole crop."""
+        side, centre, stride = float(size), 0.5, 1.0
+        for layer in self.features:
+            if isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
+                k, s, p = (v if isinstance(v, int) else v[0] for v in (layer.kernel_size, layer.stride, layer.padding))
+                side = (side + 2 * p - k) // s + 1
+                centre += ((k - 1) / 2 - p) * stride
+                stride *= s
+        return int(side), centre, stride
+
 
 def alexnet(variant: str = "siamfc") -> AlexNet:
     return AlexNet(variant)

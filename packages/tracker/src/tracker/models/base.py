@@ -47,14 +47,46 @@ class SiamModel(nn.Module):
         """The feature trunks that ImageNet weights load into (``load_backbone_weights``)."""
         return [self.backbone]
 
-    def template(self, exemplar: torch.Tensor, exemplar_guide: torch.Tensor | None = None) -> Any:
+    # --- trunk / head split -------------------------------------------------------------------
+    # A model is a feature trunk per role followed by heads. When the trunk takes no guide and is
+    # frozen, the trainer can compute its features once per crop and train the heads on them
+    # (``trainer.feature_cache``); ``template``/``detect`` are always trunk + heads.
+    trunk_takes_guide: bool = False
+
+    def trunk_modules(self) -> dict[str, nn.Module]:
+        """Role -> the trunk that turns that role's crop into features (the same module for both
+        roles when the trunk is shared)."""
+        return {"exemplar": self.backbone, "search": self.backbone}
+
+    def exemplar_features(self, exemplar: torch.Tensor, exemplar_guide: torch.Tensor | None = None):
+        return self.trunk_modules()["exemplar"](exemplar)
+
+    def search_features(self, search: torch.Tensor, search_guide: torch.Tensor | None = None):
+        return self.trunk_modules()["search"](search)
+
+    def template_from_features(self, features: Any, exemplar_guide: torch.Tensor | None = None) -> Any:
         raise NotImplementedError
+
+    def detect_from_features(self, template_state: Any, features: Any, search_guide: torch.Tensor | None = None):
+        raise NotImplementedError
+
+    def template(self, exemplar: torch.Tensor, exemplar_guide: torch.Tensor | None = None) -> Any:
+        return self.template_from_features(self.exemplar_features(exemplar, exemplar_guide), exemplar_guide)
 
     def detect(self, template_state: Any, search: torch.Tensor, search_guide: torch.Tensor | None = None):
-        raise NotImplementedError
+        return self.detect_from_features(template_state, self.search_features(search, search_guide), search_guide)
 
-    def forward(self, exemplar, search, exemplar_guide=None, search_guide=None):
+    def forward(self, exemplar, search, exemplar_guide=None, search_guide=None, features: bool = False):
+        """``(conf_logits, loc_deltas)`` of crop pairs; with ``features=True`` the first two arguments
+        are the trunk's outputs instead (the trainer's feature cache), so that DDP wraps this call too."""
+        if features:
+            return self.detect_from_features(self.template_from_features(exemplar, exemplar_guide), search,
+                                             search_guide)
         return self.detect(self.template(exemplar, exemplar_guide), search, search_guide)
+
+    def regression_outputs(self) -> list[nn.Conv2d]:
+        """The last layers that produce box deltas (zero-initialised: see :func:`zero_init_`)."""
+        return []
 
 
 def prepare_for_inference(model: nn.Module, channels_last: bool = True) -> nn.Module:
@@ -111,6 +143,33 @@ def xcorr(search_feat: torch.Tensor, kernels: torch.Tensor, n_out: int) -> torch
         raise ValueError(f"template batch {bt} does not match search batch {b}")
     out = F.conv2d(search_feat.reshape(1, b * c, h, w), kernels, groups=b)
     return out.view(b, n_out, out.shape[-2], out.shape[-1])
+
+
+def xcorr_depthwise(search_feat: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Depth-wise cross-correlation (SiamRPN++'s DW-XCorr): channel ``c`` of the search map with
+    channel ``c`` of its kernel. ``search_feat [B, C, H, W]``, ``kernels [Bt, C, kh, kw]`` with
+    ``Bt`` 1 (one template for every search image) or ``B``. Returns ``[B, C, H - kh + 1, W - kw + 1]``."""
+    b, c, h, w = search_feat.shape
+    bt, _, kh, kw = kernels.shape
+    if bt == 1 and b > 1:
+        kernels = kernels.expand(b, -1, -1, -1)
+    elif bt != b:
+        raise ValueError(f"template batch {bt} does not match search batch {b}")
+    out = F.conv2d(search_feat.reshape(1, b * c, h, w), kernels.reshape(b * c, 1, kh, kw), groups=b * c)
+    return out.view(b, c, out.shape[-2], out.shape[-1])
+
+
+def zero_init_(conv: nn.Conv2d) -> nn.Conv2d:
+    """Zero a box-delta output layer: every decoded box equals its default box at step 0.
+
+    A randomly initialised regression layer decodes boxes far from the anchors (delta std ~0.6-1
+    against target std ~0.15, measured), so the first hundreds of steps only undo the init; the
+    gradient still reaches the layer (its input is not zero), so it learns from the first step.
+    """
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    return conv
 
 
 def flatten_conf(x: torch.Tensor) -> torch.Tensor:

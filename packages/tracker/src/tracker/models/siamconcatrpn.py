@@ -1,16 +1,26 @@
-"""SiamConcatRPN (seed 3.2): guided ResNet-50, channel concat, global conv, refine, SSD heads.
+"""SiamConcatRPN (seed 3.2): guided trunk, channel concat, global conv, refine, SSD heads.
 
-Both views are ``255 @ 1.5`` (the author used 300). Input RGB 0..255, ImageNet mean/std applied
-here. One ResNet-50 trunk ``conv1..layer3`` is shared by both inputs; each gets its binary box
-mask (exemplar box / previous box, :func:`box_mask`) through ``guide_conv`` (1 -> 64, k7 s2 p3)
-added to ``conv1``'s output.
+Both views are ``255 @ 1.5`` (the author used 300); the exemplar guide is the exemplar box, the
+search guide the previous (jittered) box, as binary masks (:func:`box_mask`).
 
-Geometry at 255 px: layer2 32x32x512, layer3 16x16x1024. Exemplar and search layer3 are
-concatenated (2048) -> global convolution block (k=9: ``kx1 -> 1xk`` plus ``1xk -> kx1``, summed)
-to 512 channels + a 3x3 residual block -> refine (1x1 to 256, upsample x2, add a 3x3 conv of
-the search layer2, residual block) -> source 32x32x256 -> SSD extra layers (1x1 then 3x3 stride 2) ->
-sources 16x16, 8x8, 4x4. A 3x3 head per source gives 1 conf logit and 4 deltas per default box
-(6 per cell: 1:1 at ``s_k``, 1:1 at ``sqrt(s_k s_k+1)``, 2:1, 1:2, 3:1, 1:3): ``N = 8160``.
+Trunks (``backbone``):
+
+- ``"resnet50"`` (the seed's): input RGB 0..255, ImageNet mean/std applied here. One ResNet-50
+  ``conv1..layer3`` shared by both inputs; each gets its mask through ``guide_conv`` (1 -> 64, k7
+  s2 p3) added to ``conv1``'s output. At 255 px: layer2 32x32x512, layer3 16x16x1024. Exemplar and
+  search layer3 are concatenated (2048) -> global convolution block (k=9: ``kx1 -> 1xk`` plus
+  ``1xk -> kx1``, summed) to ``channels`` + a 3x3 residual block -> refine (1x1 to
+  ``refine_channels``, upsample x2, add a 3x3 conv of the search layer2, residual block) -> source
+  32x32 -> SSD extra layers (1x1 then 3x3 stride 2) -> sources 16x16, 8x8, 4x4: ``N = 8160``.
+- ``"siamfc"``: one SiamFC AlexNet shared by both inputs (the real weights load into it), 255 ->
+  22x22x256. Its weights were trained without masks, so the masks join *after* the trunk, sampled at
+  the map's cell centres (43.5 + 8 i px) as one extra channel per input; the trunk then takes no
+  guide and, frozen, its features can be cached. Concat (2 x 257) -> global conv -> residual block
+  -> a 3x3 refine block (an unpadded AlexNet has no stride-4 map to refine with) -> source 22x22 ->
+  extra layers -> 11x11, 6x6, 3x3; default boxes centred on the receptive fields.
+
+A 3x3 head per source gives 1 conf logit and 4 deltas per default box (6 per cell: 1:1 at ``s_k``,
+1:1 at ``sqrt(s_k s_k+1)``, 2:1, 1:2, 3:1, 1:3); the delta convs start at zero.
 """
 
 from __future__ import annotations
@@ -21,9 +31,11 @@ from siamcore.anchors import boxes_per_cell, ssd_default_boxes_cxcywh
 from siamcore.crop import View
 from torch import nn
 
-from ..backbones import resnet50
-from .base import ImageNetNormalize, SiamModel, flatten_conf, flatten_loc, halving_block
+from ..backbones import AlexNet, resnet50
+from .base import ImageNetNormalize, SiamModel, flatten_conf, flatten_loc, halving_block, zero_init_
 from .registry import register_model
+
+CONCAT_BACKBONES = ("resnet50", "siamfc")
 
 
 class GlobalConv(nn.Module):
@@ -88,37 +100,59 @@ class SiamConcatRPN(SiamModel):
         backbone_width: int = 64,
         backbone_blocks=(3, 4, 6),
         variances=(1.0, 1.0),
+        backbone: str = "resnet50",
     ):
+        if backbone not in CONCAT_BACKBONES:
+            raise ValueError(f"SiamConcatRPN backbone must be one of {CONCAT_BACKBONES}, got {backbone!r}")
         super().__init__(dict(crop_size=crop_size, context=context, box_sizes_px=tuple(box_sizes_px),
                               ratios=tuple(ratios), gcn_kernel=gcn_kernel, channels=channels,
                               refine_channels=refine_channels,
                               extra_channels=tuple(extra_channels), backbone_width=backbone_width,
-                              backbone_blocks=tuple(backbone_blocks), variances=tuple(variances)))
+                              backbone_blocks=tuple(backbone_blocks), variances=tuple(variances), backbone=backbone))
         if len(box_sizes_px) != len(extra_channels) + 2:
             raise ValueError("box_sizes_px needs len(extra_channels) + 2 entries (one per source, plus one)")
         self.views = {"exemplar": View(crop_size, context), "search": View(crop_size, context)}
-        self.normalize = ImageNetNormalize()
-        self.backbone = resnet50("layer3", guide=True, width=backbone_width, blocks=backbone_blocks)
-        c2, c3 = self.backbone.out_channels["layer2"], self.backbone.out_channels["layer3"]
-        self.gcn = GlobalConv(2 * c3, channels, gcn_kernel)
+        self.backbone_kind = backbone
+        if backbone == "siamfc":
+            self.trunk_takes_guide = False
+            self.backbone = AlexNet("siamfc")
+            side, first, stride = self.backbone.feature_grid(crop_size)
+            self.register_buffer("guide_index", (first + stride * torch.arange(side)).floor().long(), persistent=False)
+            fused_in, skip_ch = 2 * (self.backbone.out_channels + 1), None
+            self.feature_sizes = [side]
+            grids = [(first, stride)]
+        else:
+            self.trunk_takes_guide = True
+            self.normalize = ImageNetNormalize()
+            self.backbone = resnet50("layer3", guide=True, width=backbone_width, blocks=backbone_blocks)
+            fused_in, skip_ch = 2 * self.backbone.out_channels["layer3"], self.backbone.out_channels["layer2"]
+            self.feature_sizes = self.source_sizes(crop_size, 0)
+            grids = None
+        self.gcn = GlobalConv(fused_in, channels, gcn_kernel)
         self.gcn_refine = ResidualBlock(channels)
-        self.refine = Refine(channels, c2, refine_channels)
+        if skip_ch is None:
+            self.refine = nn.Sequential(nn.Conv2d(channels, refine_channels, 3, padding=1), nn.ReLU(inplace=True),
+                                        ResidualBlock(refine_channels))
+        else:
+            self.refine = Refine(channels, skip_ch, refine_channels)
         self.extras = nn.ModuleList()
         in_ch = refine_channels
         for out_ch in extra_channels:
             self.extras.append(halving_block(in_ch, out_ch // 2, out_ch))
             in_ch = out_ch
+            self.feature_sizes.append((self.feature_sizes[-1] + 1) // 2)
+            if grids is not None:
+                grids.append((grids[-1][0], 2 * grids[-1][1]))
         m = boxes_per_cell(tuple(ratios))
         source_ch = [refine_channels, *extra_channels]
         self.conf_heads = nn.ModuleList(nn.Conv2d(ch, m, 3, padding=1) for ch in source_ch)
-        self.loc_heads = nn.ModuleList(nn.Conv2d(ch, 4 * m, 3, padding=1) for ch in source_ch)
-        self.feature_sizes = self.source_sizes(crop_size, len(extra_channels))
-        boxes = ssd_default_boxes_cxcywh(self.feature_sizes, tuple(box_sizes_px), crop_size, tuple(ratios))
+        self.loc_heads = nn.ModuleList(zero_init_(nn.Conv2d(ch, 4 * m, 3, padding=1)) for ch in source_ch)
+        boxes = ssd_default_boxes_cxcywh(self.feature_sizes, tuple(box_sizes_px), crop_size, tuple(ratios), grids)
         self._set_default_boxes(boxes)
 
     @staticmethod
     def source_sizes(crop_size: int, n_extras: int) -> list[int]:
-        """Source map sides: ResNet layer2 (stride 8), then each stride-2 extra layer."""
+        """Source map sides of the ResNet trunk: layer2 (stride 8), then each stride-2 extra layer."""
         n = (crop_size + 6 - 7) // 2 + 1  # conv1 k7 s2 p3
         n = (n + 2 - 3) // 2 + 1  # maxpool 3/2 p1
         n = (n + 2 - 3) // 2 + 1  # layer2's stride-2 3x3
@@ -127,25 +161,45 @@ class SiamConcatRPN(SiamModel):
             sizes.append((sizes[-1] + 2 - 3) // 2 + 1)
         return sizes
 
+    def regression_outputs(self):
+        return list(self.loc_heads)
+
     def _check_guide(self, guide, role):
         if guide is None:
             raise ValueError(f"SiamConcatRPN needs a {role} guide mask [B, 1, H, W] (see tracker.models.box_mask)")
         return guide
 
-    def template(self, exemplar, exemplar_guide=None):
-        """Exemplar layer3 features ``[B, 1024, 16, 16]`` (guided by the exemplar box mask)."""
-        guide = self._check_guide(exemplar_guide, "exemplar")
-        return self.backbone(self.normalize(exemplar), guide)["layer3"]
+    def _with_mask(self, f, guide, role):
+        """SiamFC trunk: append the guide mask, sampled at the map's cell centres, as a channel."""
+        mask = self._check_guide(guide, role)[:, :, self.guide_index][:, :, :, self.guide_index]
+        if mask.shape[0] != f.shape[0]:
+            mask = mask.expand(f.shape[0], -1, -1, -1)
+        return torch.cat([f, mask.to(f.dtype)], dim=1)
 
-    def detect(self, template_state, search, search_guide=None):
-        guide = self._check_guide(search_guide, "search")
-        feats = self.backbone(self.normalize(search), guide)
+    def exemplar_features(self, exemplar, exemplar_guide=None):
+        if self.backbone_kind == "siamfc":
+            return self.backbone(exemplar)
+        return self.backbone(self.normalize(exemplar), self._check_guide(exemplar_guide, "exemplar"))["layer3"]
+
+    def search_features(self, search, search_guide=None):
+        if self.backbone_kind == "siamfc":
+            return self.backbone(search)
+        return self.backbone(self.normalize(search), self._check_guide(search_guide, "search"))
+
+    def template_from_features(self, f, exemplar_guide=None):
+        """The exemplar map (ResNet: guided layer3 ``[B, 1024, 16, 16]``; SiamFC: ``[B, 257, 22, 22]``)."""
+        return self._with_mask(f, exemplar_guide, "exemplar") if self.backbone_kind == "siamfc" else f
+
+    def detect_from_features(self, template_state, feats, search_guide=None):
+        if self.backbone_kind == "siamfc":
+            x = self._with_mask(feats, search_guide, "search")
+        else:
+            x = feats["layer3"]
         z = template_state
-        if z.shape[0] == 1 and feats["layer3"].shape[0] > 1:
-            z = z.expand(feats["layer3"].shape[0], -1, -1, -1)
-        x = torch.cat([z, feats["layer3"]], dim=1)
-        x = F.relu(self.gcn_refine(self.gcn(x)))
-        x = self.refine(x, feats["layer2"])
+        if z.shape[0] == 1 and x.shape[0] > 1:
+            z = z.expand(x.shape[0], -1, -1, -1)
+        x = F.relu(self.gcn_refine(self.gcn(torch.cat([z, x], dim=1))))
+        x = self.refine(x) if self.backbone_kind == "siamfc" else self.refine(x, feats["layer2"])
         sources = [x]
         for extra in self.extras:
             sources.append(extra(sources[-1]))
