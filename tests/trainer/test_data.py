@@ -10,7 +10,9 @@ from siamcore.schema import SchemaError
 from tracker.models import create_model
 from trainer.augment import augment_crop, augment_pair
 from trainer.config import AugmentConfig
-from trainer.data import DataError, PairStream, images_to_device, load_pairs, match_views, open_sources
+from trainer.data import (
+    DataError, PairStream, held_out_sequences, images_to_device, load_pairs, match_views, open_sources,
+)
 
 from .conftest import ALL_VIEWS, SIAMRPN_VIEWS, make_records, write_build
 
@@ -129,3 +131,38 @@ def test_mixture_of_folders(tiny_build, rpn_build, rpn):
     ds.set_epoch(0)
     keys = [k for b in ds for k in b["keys"]]
     assert len(keys) == 8 and all(k.startswith("other/") for k in keys)
+
+
+def test_validation_holds_out_whole_sequences_and_never_none_silently():
+    seqs = [("davis", f"s{i}") for i in range(6)]
+    assert held_out_sequences(seqs, 0.0) == set()  # asked to be off
+    assert held_out_sequences(seqs[:1], 0.5) == set()  # a single sequence cannot be held out
+    held = held_out_sequences(seqs, 1e-9)  # no hash falls below: still one held out
+    assert len(held) == 1 and held <= set(seqs)
+    assert held_out_sequences(seqs, 1e-9) == held  # and always the same one
+    assert len(held_out_sequences(seqs, 0.999999)) == 6
+    assert held_out_sequences(seqs, 0.1, ["davis/s3", "davis/s5"]) == {("davis", "s3"), ("davis", "s5")}
+    with pytest.raises(DataError, match="unknown sequence.*davis/nope.*known"):
+        held_out_sequences(seqs, 0.1, ["davis/nope"])
+
+
+def test_named_validation_sequences_give_all_their_pairs(tiny_build, rpn):
+    src = open_sources([tiny_build], rpn, val_fraction=0.02, val_samples=100,
+                       val_sequences=["synthetic/seq001", "synthetic/seq004"])
+    assert src.val_sequences == ["synthetic/seq001", "synthetic/seq004"]
+    held = {k.split("/")[1] for k in src.val_key}
+    assert held == {"seq001", "seq004"} and not any(k.split("/")[1] in held for k in src.catalog.key)
+    assert len(src.val_key) > 2  # every positive pair of both sequences, not one per sequence
+    few = open_sources([tiny_build], rpn, val_samples=2, val_sequences=["synthetic/seq001", "synthetic/seq004"])
+    assert {k.split("/")[1] for k in few.val_key} == {"seq001", "seq004"}  # taken in turn per sequence
+
+
+def test_repaired_batches_read_the_exemplar_of_another_record(tiny_build, rpn):
+    src = open_sources([tiny_build], rpn, val_fraction=0.0)
+    plain = _stream(src, augment=None)
+    plain.set_epoch(0)
+    mixed = _stream(src, augment=None, same_sequence_p=0.0, other_sequence_p=1.0)
+    mixed.set_epoch(0)
+    a, b = next(iter(plain)), next(iter(mixed))
+    assert a["keys"] == b["keys"] and torch.equal(a["search"], b["search"])  # same search crops
+    assert b["negative"].all() and not torch.equal(a["exemplar"], b["exemplar"])  # other targets' exemplars

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from trainer.plan import (
+    pick_exemplars,
     folder_sample_counts,
     make_catalog,
     plan_epoch,
@@ -104,3 +105,65 @@ def test_shuffle_buffer_is_a_bounded_permutation():
 def test_stable_fraction_is_fixed():
     assert stable_fraction("vid/a") == stable_fraction("vid/a") and 0 <= stable_fraction("x") < 1
     assert abs(np.mean([stable_fraction(f"s{i}") for i in range(2000)]) - 0.5) < 0.05
+
+
+def _catalog_with_negatives(units=6, rows_per_unit=5):
+    folder, shard, key, unit, negative = [], [], [], [], []
+    for u in range(units):
+        for r in range(rows_per_unit):
+            folder.append(0)
+            shard.append(u % 2)
+            key.append(f"u{u}/{r}")
+            unit.append(u)
+            negative.append(r == 0)  # each unit's first record is a stored negative pair
+    return make_catalog(folder, shard, key, unit, negative)
+
+
+def test_pick_exemplars_without_repairing_keeps_the_stored_pairs():
+    cat = _catalog_with_negatives()
+    rows = np.arange(len(cat))
+    ex, neg = pick_exemplars(cat, rows, 0.0, 0.0, seed=0, epoch=0)
+    assert np.array_equal(ex, rows) and np.array_equal(neg, cat.negative)
+
+
+def test_pick_exemplars_pairs_within_and_across_targets():
+    cat = _catalog_with_negatives()
+    rows = np.repeat(np.arange(len(cat)), 40)
+    ex, neg = pick_exemplars(cat, rows, 0.6, 0.3, seed=1, epoch=2)
+    # A lent exemplar always shows its unit's own target: never from a stored negative record.
+    lent = ex != rows
+    assert not cat.negative[ex[lent]].any()
+    same = cat.unit[ex] == cat.unit[rows]
+    assert np.array_equal(neg[lent], ~same[lent])  # another target's exemplar <=> a negative pair
+    assert np.array_equal(neg[~lent], cat.negative[rows[~lent]])  # a kept pair keeps its own flag
+    # The probabilities hold roughly (1200 draws): negatives 0.3 + 0.1 x 0.2 kept stored negatives,
+    # same-target positives 0.6 + 0.1 x 0.8 kept stored positives; every other target lends.
+    assert 0.27 < np.mean(neg) < 0.37 and 0.62 < np.mean(same & ~neg) < 0.74
+    assert set(cat.unit[ex[neg & lent]].tolist()) == set(range(6))
+    again, _ = pick_exemplars(cat, rows, 0.6, 0.3, seed=1, epoch=2)
+    other_epoch, _ = pick_exemplars(cat, rows, 0.6, 0.3, seed=1, epoch=3)
+    assert np.array_equal(ex, again) and not np.array_equal(ex, other_epoch)
+
+
+def test_a_target_without_positive_records_keeps_its_own_exemplar():
+    cat = make_catalog([0, 0, 0], [0, 0, 0], ["a/0", "b/0", "b/1"], [0, 1, 1], [True, False, False])
+    rows = np.zeros(50, dtype=np.int64)  # unit 0 has only a stored negative: nothing to lend to itself
+    ex, neg = pick_exemplars(cat, rows, 1.0, 0.0, seed=0, epoch=0)
+    assert (ex == 0).all() and neg.all()
+    ex, neg = pick_exemplars(cat, np.array([1] * 50), 0.0, 1.0, seed=0, epoch=0)
+    assert np.array_equal(ex, np.ones(50)) and not neg.any()  # no other target can lend: keep own
+
+
+def test_plans_carry_exemplars_and_agree_across_ranks():
+    cat = _catalog_with_negatives(units=8)
+    args = dict(num_folders=1, weights=[], samples_per_epoch=80, seed=5, epoch=1, batch_size=4, block_size=4,
+                buffer=8, same_sequence_p=0.5, other_sequence_p=0.25)
+    single = plan_epoch(cat, rank=0, world=1, **args)
+    rows, ex, neg, pos = single.batch(0)
+    assert len(rows) == len(ex) == len(neg) == len(pos) == 4
+    split = [plan_epoch(cat, rank=r, world=2, **args) for r in range(2)]
+    by_position = {int(p): (int(r), int(e), bool(n)) for p, r, e, n in
+                   zip(single.positions, single.rows, single.exemplar_rows, single.negative)}
+    for plan in split:  # the same position gets the same exemplar on whichever rank reads it
+        for p, r, e, n in zip(plan.positions, plan.rows, plan.exemplar_rows, plan.negative):
+            assert by_position[int(p)] == (int(r), int(e), bool(n))

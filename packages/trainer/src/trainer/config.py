@@ -6,8 +6,9 @@ errors (a typo must never silently fall back to a default), and so are values of
 
 Sections: ``[model]`` (which network and its constructor arguments), ``[data]`` (shard folders,
 mixture, epoch definition, loader), ``[augment]`` (photometric augmentation), ``[loss]`` (matching
-thresholds and loss weights, seed 3.1), ``[optim]`` (optimiser, lr schedule, clipping) and
-``[train]`` (seed, batch, epochs, checkpoints, logging, device).
+thresholds and loss weights, seed 3.1), ``[optim]`` (optimiser, lr schedule, clipping),
+``[train]`` (seed, batch, epochs, checkpoints, logging, device), ``[cache]`` (the frozen-trunk
+feature cache) and ``[track_eval]`` (tracking evaluation on real sequences during training).
 """
 
 from __future__ import annotations
@@ -53,10 +54,19 @@ class DataConfig:
     shuffle_buffer: int = 1024
     workers: int = 4
     prefetch_factor: int = 4
-    # Held-out sequences for validation: a fixed fraction chosen by hashing the sequence id.
+    # Held-out sequences for validation (whole sequences): those named in ``val_sequences``
+    # ("dataset/sequence", e.g. "davis/dog"), else those whose id hashes below ``val_fraction``, and
+    # at least one whenever there are two or more sequences (0 = no validation).
     val_fraction: float = 0.02
-    val_samples: int = 256
+    val_sequences: list = field(default_factory=list)
+    val_samples: int = 256  # held-out positive pairs scored per validation (taken in turn per sequence)
     val_grid: int = 8
+    # Exemplar re-pairing (trainer.plan.pick_exemplars): probability that a pair's exemplar is taken
+    # from another record of the same target (a new positive pair, usually other frames) or of another
+    # target (a new negative pair). 0 / 0 = the pairs as dataprep stored them. On small datasets this
+    # multiplies the distinct pairs the heads see.
+    same_sequence_p: float = 0.0
+    other_sequence_p: float = 0.0
 
 
 @dataclass
@@ -92,6 +102,8 @@ class OptimConfig:
     momentum: float = 0.9  # sgd only
     weight_decay: float = 0.0
     grad_clip: float = 1.0  # max gradient norm; 0 = off
+    warmup_steps: int = 0  # lr rises linearly from lr/warmup_steps to lr over the first steps; 0 = off
+    backbone_lr_scale: float = 1.0  # the trunk's lr = lr * this (a trunk in model.freeze is not trained at all)
 
 
 @dataclass
@@ -107,6 +119,33 @@ class TrainConfig:
     checkpoint_every: int = 1000  # steps; a checkpoint is also written at each epoch end
     keep_checkpoints: int = 3
     validate: bool = True
+    # Exponential moving average of the weights (torch.optim.swa_utils, decay per step; 0 = off). When
+    # on, validation, tracking evaluation and the exported weights use the average.
+    ema_decay: float = 0.0
+
+
+@dataclass
+class CacheConfig:
+    """Frozen-trunk feature cache (:mod:`trainer.feature_cache`): needs every trunk parameter in
+    ``model.freeze`` and a model whose trunk takes no guide mask."""
+
+    enabled: bool = False
+    copies: int = 1  # photometrically augmented copies of each record's crops (augmentation is baked in)
+    dir: str = ""  # "" = RUN/feature-cache; a shared folder lets runs with the same data and trunk reuse it
+    batch_size: int = 32  # crops per trunk pass while building
+
+
+@dataclass
+class TrackEvalConfig:
+    """Tracking evaluation during training (:mod:`trainer.track_eval`): one-pass OTB-protocol runs of
+    the current weights on real sequences, logged against steps and minutes of training. For
+    reporting only: the run never picks weights by it."""
+
+    root: str = ""  # dataset folder ("" = off)
+    layout: str = "otb"  # its layout: otb | vot | davis | tlp (siamcore.datasets)
+    sequences: list = field(default_factory=list)  # names under root (empty = all)
+    every_steps: int = 0  # also after the last step; 0 = only after the last step (when root is set)
+    params: str = ""  # tracking hyper-parameters TOML ("" = the model's defaults, pipelines/track/<model>.toml)
 
 
 @dataclass
@@ -117,6 +156,8 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    track_eval: TrackEvalConfig = field(default_factory=TrackEvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,6 +187,17 @@ class Config:
         ):
             if value < 1:
                 raise ConfigError(f"{name} must be >= 1, got {value}")
+        if not (0 <= d.same_sequence_p <= 1 and 0 <= d.other_sequence_p <= 1
+                and d.same_sequence_p + d.other_sequence_p <= 1):
+            raise ConfigError("data.same_sequence_p and data.other_sequence_p must be in [0, 1] with a sum <= 1")
+        if not 0 <= t.ema_decay < 1:
+            raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+        if o.warmup_steps < 0 or not o.backbone_lr_scale >= 0:
+            raise ConfigError("optim.warmup_steps and optim.backbone_lr_scale must be >= 0")
+        if self.cache.copies < 1 or self.cache.batch_size < 1:
+            raise ConfigError("cache.copies and cache.batch_size must be >= 1")
+        if self.track_eval.every_steps < 0:
+            raise ConfigError("track_eval.every_steps must be >= 0")
         if d.workers < 0 or t.max_steps < 0 or d.samples_per_epoch < 0:
             raise ConfigError("data.workers, train.max_steps and data.samples_per_epoch must be >= 0")
         if not 0 <= d.val_fraction < 1:

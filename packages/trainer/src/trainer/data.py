@@ -38,7 +38,7 @@ from trainer.plan import Catalog, EpochPlan, make_catalog, plan_epoch, stable_fr
 log = logging.getLogger(__name__)
 
 ROLES = ("exemplar", "search")
-MANIFEST_COLUMNS = ("shard", "key", "dataset", "sequence", "exemplar_sequence", "negative")
+MANIFEST_COLUMNS = ("shard", "key", "dataset", "sequence", "track", "exemplar_sequence", "negative")
 
 
 class DataError(ValueError):
@@ -103,6 +103,7 @@ class Sources:
     val_key: np.ndarray
     dataset_counts: dict[str, int] = field(default_factory=dict)
     needs_guide: bool = False  # records without guide boxes are skipped
+    val_sequences: list[str] = field(default_factory=list)  # held-out "dataset/sequence" ids
 
     @property
     def num_folders(self) -> int:
@@ -110,15 +111,14 @@ class Sources:
 
 
 def open_sources(
-    paths: list[str | Path], model, val_fraction: float = 0.02, val_samples: int = 256
+    paths: list[str | Path], model, val_fraction: float = 0.02, val_samples: int = 256,
+    val_sequences: list[str] | tuple[str, ...] = (),
 ) -> Sources:
-    """Open and check the shard folders for ``model`` (see module docstring)."""
+    """Open and check the shard folders for ``model`` (see module docstring and
+    :func:`held_out_sequences` for the validation split)."""
     if not paths:
         raise DataError("no shard folders given: pass --shards DIR [DIR ...] (folders written by `dataprep build`)")
-    folders, crop_names, readers, shard_folder = [], [], [], []
-    cols: dict[str, list] = {k: [] for k in ("folder", "shard", "key", "unit", "val", "negative")}
-    units: dict[tuple, int] = {}
-    counts: dict[str, int] = {}
+    folders, crop_names, readers, shard_folder, tables = [], [], [], [], []
     for f, path in enumerate(paths):
         build = open_build(path)  # FileNotFoundError / SchemaError (version) with advice
         names = match_views(build.views, model.views, str(path))
@@ -140,46 +140,77 @@ def open_sources(
         unknown = sorted(set(table["shard"]) - set(shard_index))
         if unknown:
             raise DataError(f"{build.samples_path} names shards not in build.json: {unknown[:3]}")
-        split: dict[tuple[str, str], bool] = {}  # (dataset, sequence) -> held out (hash once per sequence)
+        table["shard"] = [shard_index[name] for name in table["shard"]]
+        tables.append(table)
+        folders.append(build)
+        crop_names.append(names)
 
-        def held(dataset: str, seq: str) -> bool:
-            if (dataset, seq) not in split:
-                split[dataset, seq] = stable_fraction(f"{dataset}/{seq}") < val_fraction
-            return split[dataset, seq]
-
-        for shard, key, dataset, seq, ex_seq, neg in zip(*(table[c] for c in MANIFEST_COLUMNS)):
-            held_out, ex_held_out = held(dataset, seq), held(dataset, ex_seq)
+    sequences = sorted({(d, s) for t in tables for d, s in zip(t["dataset"], t["sequence"])})
+    held = held_out_sequences(sequences, val_fraction, val_sequences)
+    cols: dict[str, list] = {k: [] for k in ("folder", "shard", "key", "unit", "val", "negative")}
+    units: dict[tuple, int] = {}
+    counts: dict[str, int] = {}
+    for f, table in enumerate(tables):
+        for shard, key, dataset, seq, track, ex_seq, neg in zip(*(table[c] for c in MANIFEST_COLUMNS)):
+            held_out, ex_held_out = (dataset, seq) in held, (dataset, ex_seq) in held
             if held_out != ex_held_out:
                 continue  # a negative pair straddling the split: in neither set
             cols["folder"].append(f)
-            cols["shard"].append(shard_index[shard])
+            cols["shard"].append(shard)
             cols["key"].append(key)
-            cols["unit"].append(units.setdefault((f, dataset, seq), len(units)))
+            # A unit is one target (a sequence's track): re-pairing only joins crops of the same target.
+            cols["unit"].append(units.setdefault((f, dataset, seq, track), len(units)))
             cols["val"].append(held_out)
             cols["negative"].append(bool(neg))
             counts[dataset] = counts.get(dataset, 0) + 1
-        folders.append(build)
-        crop_names.append(names)
     arr = {k: np.asarray(v, dtype=object if k == "key" else None) for k, v in cols.items()}
     train = ~arr["val"].astype(bool) if len(arr["key"]) else np.zeros(0, dtype=bool)
-    catalog = make_catalog(arr["folder"][train], arr["shard"][train], arr["key"][train], arr["unit"][train])
+    catalog = make_catalog(arr["folder"][train], arr["shard"][train], arr["key"][train], arr["unit"][train],
+                           arr["negative"][train].astype(bool))
     if len(catalog) == 0:
         raise DataError(f"no training samples in {', '.join(map(str, paths))} (empty manifests?)")
     val_shard, val_key = _validation_rows(arr, ~train, val_samples)
     return Sources(
         folders, crop_names, readers, np.asarray(shard_folder), catalog, val_shard, val_key, counts,
-        bool(getattr(model, "needs_guide", False)),
+        bool(getattr(model, "needs_guide", False)), sorted(f"{d}/{s}" for d, s in held),
     )
 
 
+def held_out_sequences(
+    sequences: list[tuple[str, str]], fraction: float, named: list[str] | tuple[str, ...] = ()
+) -> set[tuple[str, str]]:
+    """The ``(dataset, sequence)`` pairs held out for validation: whole sequences, never single pairs.
+
+    ``named`` (``"dataset/sequence"`` strings) chooses them explicitly (an unknown name is an error).
+    Otherwise a sequence is held out when a hash of its id falls below ``fraction`` (stable when
+    data is added), and when that picks none although there are two or more sequences, the one
+    with the smallest hash is held out: validation is never silently off.
+    """
+    if named:
+        index = {f"{d}/{s}": (d, s) for d, s in sequences}
+        unknown = [n for n in named if n not in index]
+        if unknown:
+            known = ", ".join(sorted(index)[:12]) + (" ..." if len(index) > 12 else "")
+            raise DataError(f"data.val_sequences names unknown sequence(s) {unknown}; known (dataset/sequence): {known}")
+        return {index[n] for n in named}
+    if fraction <= 0 or len(sequences) < 2:
+        return set()
+    ranked = sorted(sequences, key=lambda ds: stable_fraction(f"{ds[0]}/{ds[1]}"))
+    held = {ds for ds in ranked if stable_fraction(f"{ds[0]}/{ds[1]}") < fraction}
+    return held or {ranked[0]}
+
+
 def _validation_rows(arr: dict[str, np.ndarray], val: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """One positive pair per held-out sequence (its middle row), the first ``limit`` by a key hash."""
+    """Up to ``limit`` positive pairs of the held-out sequences, taken in turn from each sequence
+    (each sequence's pairs in key-hash order), so that one long sequence cannot crowd out the rest."""
     idx = np.flatnonzero(val & ~arr["negative"].astype(bool)) if len(val) else np.zeros(0, dtype=np.int64)
     by_unit: dict[int, list[int]] = {}
     for i in idx:
         by_unit.setdefault(int(arr["unit"][i]), []).append(int(i))
-    chosen = [sorted(rows, key=lambda i: arr["key"][i])[len(rows) // 2] for rows in by_unit.values()]
-    chosen.sort(key=lambda i: stable_fraction(str(arr["key"][i])))
+    queues = [sorted(rows, key=lambda i: stable_fraction(str(arr["key"][i]))) for _, rows in sorted(by_unit.items())]
+    chosen: list[int] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        chosen.extend(q[turn] for q in queues if turn < len(q))
     chosen = np.asarray(chosen[:limit], dtype=np.int64)
     return arr["shard"][chosen].astype(np.int64), arr["key"][chosen]
 
@@ -193,7 +224,8 @@ def decode_jpeg_rgb(data: bytes, size: int) -> np.ndarray:
     return image
 
 
-def _guide(crop: dict) -> list[float]:
+def guide_box(crop: dict) -> list[float]:
+    """A crop's guide box ``xyxy`` (NaN x 4 when the record has none)."""
     g = crop.get("guide_xyxy")
     return [float("nan")] * 4 if g is None else [float(v) for v in g]
 
@@ -218,6 +250,8 @@ class PairStream(IterableDataset):
         shuffle_buffer: int = 1024,
         rank: int = 0,
         world: int = 1,
+        same_sequence_p: float = 0.0,
+        other_sequence_p: float = 0.0,
     ):
         super().__init__()
         single_threaded_opencv()  # before any DataLoader forks workers from this process
@@ -230,6 +264,7 @@ class PairStream(IterableDataset):
         self.block_size = block_size
         self.shuffle_buffer = shuffle_buffer
         self.rank, self.world = rank, world
+        self.same_sequence_p, self.other_sequence_p = same_sequence_p, other_sequence_p
         self.plan: EpochPlan | None = None
         self.start_batch = 0
 
@@ -237,6 +272,7 @@ class PairStream(IterableDataset):
         return plan_epoch(
             self.sources.catalog, self.sources.num_folders, self.weights, self.samples_per_epoch,
             self.seed, epoch, self.rank, self.world, self.batch_size, self.block_size, self.shuffle_buffer,
+            self.same_sequence_p, self.other_sequence_p,
         )
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
@@ -253,36 +289,41 @@ class PairStream(IterableDataset):
         info = get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
         for j in self.plan.worker_batches(self.start_batch, worker, workers):
-            rows, positions = self.plan.batch(j)
-            yield self.load_batch(rows, positions, j)
+            rows, exemplar_rows, negative, positions = self.plan.batch(j)
+            yield self.load_batch(rows, exemplar_rows, negative, positions, j)
 
-    def load_batch(self, rows: np.ndarray, positions: np.ndarray, batch_index: int) -> dict[str, Any]:
+    def load_batch(self, rows: np.ndarray, exemplar_rows: np.ndarray, negative: np.ndarray, positions: np.ndarray,
+                   batch_index: int) -> dict[str, Any]:
         cat = self.sources.catalog
-        shards = cat.shard[rows]
-        keys = cat.key[rows]
         rngs = None
         if self.augment is not None:
             rngs = [np.random.default_rng([self.seed, self.plan.epoch, int(p)]) for p in positions]
-        return load_pairs(self.sources, shards, keys, rngs, self.augment, batch_index)
+        return load_pairs(self.sources, cat.shard[rows], cat.key[rows], rngs, self.augment, batch_index,
+                          cat.shard[exemplar_rows], cat.key[exemplar_rows], negative)
 
 
 def load_pairs(
-    sources: Sources, shards, keys, rngs=None, augment: AugmentConfig | None = None, batch_index: int = -1
+    sources: Sources, shards, keys, rngs=None, augment: AugmentConfig | None = None, batch_index: int = -1,
+    exemplar_shards=None, exemplar_keys=None, negative=None,
 ) -> dict[str, Any]:
-    """Read, decode (and augment) pairs, reading in shard/key order, returning them in the given order."""
+    """Read, decode (and augment) pairs, reading in shard/key order, returning them in the given order.
+
+    Pair ``i`` is the search crop of record ``keys[i]`` with the exemplar crop of record
+    ``exemplar_keys[i]`` (default: the same record) and the negative flag ``negative[i]`` (default:
+    the record's own); see :func:`trainer.plan.pick_exemplars`.
+    """
     n = len(keys)
+    if exemplar_keys is None:
+        exemplar_shards, exemplar_keys = shards, keys
     read_order = sorted(range(n), key=lambda i: (int(shards[i]), str(keys[i])))
     loaded: dict[int, tuple] = {}
     skipped: list[str] = []
     for i in read_order:
         shard, key = int(shards[i]), str(keys[i])
         reader = sources.readers[shard]
-        names = sources.crop_names[int(sources.shard_folder[shard])]
         try:
-            record = unpack(reader.raw(key))
-            ex_crop, se_crop = record["crops"][names["exemplar"]], record["crops"][names["search"]]
-            exemplar = decode_jpeg_rgb(ex_crop["jpeg"], int(ex_crop["size"]))
-            search = decode_jpeg_rgb(se_crop["jpeg"], int(se_crop["size"]))
+            exemplar, search, ex_crop, se_crop, record = read_pair(
+                sources, shard, key, int(exemplar_shards[i]), str(exemplar_keys[i]))
             if sources.needs_guide and (ex_crop["guide_xyxy"] is None or se_crop["guide_xyxy"] is None):
                 raise ValueError("no guide box, but the model takes guide masks")
         except (SchemaError, KeyError, ValueError) as exc:
@@ -291,7 +332,8 @@ def load_pairs(
             continue
         if rngs is not None:
             exemplar, search = augment_pair(exemplar, search, rngs[i], augment)
-        loaded[i] = (exemplar, search, se_crop["box_xyxy"], record["negative"], _guide(ex_crop), _guide(se_crop), key)
+        neg = record["negative"] if negative is None else bool(negative[i])
+        loaded[i] = (exemplar, search, se_crop["box_xyxy"], neg, guide_box(ex_crop), guide_box(se_crop), key)
     if not loaded:
         raise DataError(
             f"all {n} records of batch {batch_index} are unreadable (first: {skipped[0] if skipped else '-'}); "
@@ -309,6 +351,23 @@ def load_pairs(
         "skipped": skipped,
         "batch_index": batch_index,
     }
+
+
+def read_pair(sources: Sources, shard: int, key: str, exemplar_shard: int | None = None,
+              exemplar_key: str | None = None) -> tuple[np.ndarray, np.ndarray, dict, dict, dict]:
+    """The search crop of record ``key`` and the exemplar crop of record ``exemplar_key`` (default: the
+    same record), decoded: ``(exemplar, search, exemplar_crop, search_crop, search_record)``. Raises
+    SchemaError, KeyError or ValueError for a record that does not unpack or decode."""
+    record = unpack(sources.readers[shard].raw(key))
+    if exemplar_key is None or (exemplar_shard, exemplar_key) == (shard, key):
+        ex_record, exemplar_shard = record, shard
+    else:
+        ex_record = unpack(sources.readers[exemplar_shard].raw(exemplar_key))
+    ex_crop = ex_record["crops"][sources.crop_names[int(sources.shard_folder[exemplar_shard])]["exemplar"]]
+    se_crop = record["crops"][sources.crop_names[int(sources.shard_folder[shard])]["search"]]
+    exemplar = decode_jpeg_rgb(ex_crop["jpeg"], int(ex_crop["size"]))
+    search = decode_jpeg_rgb(se_crop["jpeg"], int(se_crop["size"]))
+    return exemplar, search, ex_crop, se_crop, record
 
 
 def single_threaded_opencv() -> None:
@@ -333,6 +392,20 @@ def images_to_device(images_nhwc: torch.Tensor, device: torch.device, channels_l
     """
     x = images_nhwc.to(device, non_blocking=True).permute(0, 3, 1, 2).float()
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+def feature_inputs(
+    batch: dict[str, Any], device: torch.device, needs_guide: bool, views: dict
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """A feature-cache batch's ``(exemplar_features, search_features, exemplar_guide, search_guide)`` on
+    ``device`` (float32), the arguments of ``model(..., features=True)``; guide masks at crop size."""
+    exemplar = batch["exemplar_features"].to(device, non_blocking=True).float()
+    search = batch["search_features"].to(device, non_blocking=True).float()
+    if not needs_guide:
+        return exemplar, search, None, None
+    exemplar_guide = box_mask(batch["exemplar_guide_xyxy"].to(device), views["exemplar"].size)
+    search_guide = box_mask(batch["search_guide_xyxy"].to(device), views["search"].size)
+    return exemplar, search, exemplar_guide, search_guide
 
 
 def model_inputs(

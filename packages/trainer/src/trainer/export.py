@@ -28,7 +28,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
         raise ValueError(f"{path} is not a siamtrack trainer checkpoint")
     model_cfg = state["config"]["model"]
     model = create_model(model_cfg["name"], **model_cfg["args"])
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state.get("ema_model", state["model"]))  # the average when the run kept one
     model.eval()
     targets = [run_dir / EXPORT_FILE]
     if out is not None and Path(out).resolve() != targets[0].resolve():

@@ -31,10 +31,14 @@ from torch.utils.data import DataLoader
 from siamcore.atomic import atomic_path, write_json_atomic
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
-from trainer.data import DataError, PairStream, model_inputs, open_sources, single_threaded_opencv, worker_init
+from trainer.data import (
+    DataError, PairStream, feature_inputs, model_inputs, open_sources, single_threaded_opencv, worker_init,
+)
 from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed, ranks_agree
 from trainer.loss import multibox_loss
+from trainer.feature_cache import FeatureCache, cached_batch, open_or_build
 from trainer.targets import match_default_boxes
+from trainer.track_eval import TrackEvaluator
 from trainer.validate import Validator
 
 log = logging.getLogger(__name__)
@@ -93,17 +97,53 @@ def build_model(cfg: Config, load_backbone: bool = True):
     return model
 
 
+def trunk_parameters(model) -> list[torch.nn.Parameter]:
+    """The parameters of the model's feature trunk(s), each once."""
+    seen: dict[int, torch.nn.Parameter] = {}
+    for trunk in model.trunk_modules().values():
+        for p in trunk.parameters():
+            seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
 def make_optimizer(cfg: Config, model) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    """Adam or SGD over the trained parameters: the heads at ``lr``, the trunk (when it is not frozen)
+    at ``lr * optim.backbone_lr_scale`` (each group's ``lr_scale``; :func:`lr_at` sets the lr)."""
+    trunk = {id(p) for p in trunk_parameters(model)}
+    heads = [p for p in model.parameters() if p.requires_grad and id(p) not in trunk]
+    trunk_trained = [p for p in trunk_parameters(model) if p.requires_grad]
+    groups = [{"params": heads, "lr_scale": 1.0}]
+    if trunk_trained:
+        groups.append({"params": trunk_trained, "lr_scale": cfg.optim.backbone_lr_scale})
     o = cfg.optim
     if o.name == "sgd":
-        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
+        return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    return torch.optim.Adam(groups, lr=o.lr, weight_decay=o.weight_decay)
 
 
 def lr_at(cfg: Config, step: int) -> float:
-    """The seed's schedule: ``lr0 * decay ** (step // every)`` (a pure function: resumes exactly)."""
-    return cfg.optim.lr * cfg.optim.lr_decay ** (step // cfg.optim.lr_decay_every)
+    """The seed's schedule ``lr0 * decay ** (step // every)``, times a linear warm-up over the first
+    ``optim.warmup_steps`` steps (a pure function of the step: resumes exactly)."""
+    o = cfg.optim
+    warmup = min(1.0, (step + 1) / o.warmup_steps) if o.warmup_steps > 0 else 1.0
+    return o.lr * o.lr_decay ** (step // o.lr_decay_every) * warmup
+
+
+def make_ema(model, decay: float):
+    """The weights' exponential moving average (``train.ema_decay``; None when 0), buffers included."""
+    if decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def set_train_mode(model) -> None:
+    """Training mode, except for frozen trunks: their batch-norm statistics (if any) must not drift."""
+    model.train()
+    for trunk in model.trunk_modules().values():
+        if not any(p.requires_grad for p in trunk.parameters()):
+            trunk.eval()
 
 
 def check_resumable(state: dict, cfg: Config, path: Path) -> None:
@@ -115,6 +155,18 @@ def check_resumable(state: dict, cfg: Config, path: Path) -> None:
             f"{path} was trained as model {saved['name']!r} with args {saved['args']}, but this config asks for "
             f"{cfg.model.name!r} with args {cfg.model.args}: resume with the run's own config.toml or start a new run"
         )
+
+
+def _feature_cache(cfg: Config, model, sources, run_dir: Path, progress: bool, di: DistInfo) -> FeatureCache | None:
+    """The frozen trunk's features of every training crop (``cache.enabled``): built once by the main
+    process (others wait), then opened by every process."""
+    if not cfg.cache.enabled:
+        return None
+    cache_dir = Path(cfg.cache.dir) if cfg.cache.dir else run_dir / "feature-cache"
+    args = (sources, model, cfg.augment, cfg.cache.copies, cfg.train.seed, cache_dir, cfg.cache.batch_size)
+    cache = open_or_build(*args, progress=progress) if di.is_main else None
+    barrier(di)
+    return cache if cache is not None else open_or_build(*args, progress=False)
 
 
 def setup_process(device_name: str) -> tuple[torch.device, DistInfo]:
@@ -153,29 +205,42 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     if state is not None:
         check_resumable(state, cfg, latest)
     model = build_model(cfg, load_backbone=state is None)
-    sources = open_sources(cfg.data.shards, model, cfg.data.val_fraction, cfg.data.val_samples)
+    sources = open_sources(cfg.data.shards, model, cfg.data.val_fraction, cfg.data.val_samples,
+                           cfg.data.val_sequences)
     dataset = PairStream(
         sources, t.batch_size, t.seed, cfg.augment, cfg.data.weights, cfg.data.samples_per_epoch,
-        cfg.data.block_size, cfg.data.shuffle_buffer, di.rank, di.world,
+        cfg.data.block_size, cfg.data.shuffle_buffer, di.rank, di.world, cfg.data.same_sequence_p,
+        cfg.data.other_sequence_p,
     )
     if state is not None:
         model.load_state_dict(state["model"])
+    cache = _feature_cache(cfg, model, sources, run_dir, progress and di.is_main, di)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(cfg, model)
     step, epoch, batch_in_epoch = 0, 0, 0
+    # Minutes of training: the feature cache's build time (when the run uses one) plus the steps;
+    # validation and tracking evaluation are not counted.
+    train_seconds = cache.build_seconds if cache is not None else 0.0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         step, epoch, batch_in_epoch = int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"])
+        train_seconds = float(state.get("train_seconds", train_seconds))
         ckpt.set_rng_state(state["rng"])
         if int(state.get("world", 1)) != di.world:
             log.warning("resuming a %s-process run with %s processes: the data order will differ", state["world"], di.world)
+    ema = make_ema(model, t.ema_decay)
+    if state is not None and ema is not None and "ema_model" in state:
+        ema.module.load_state_dict(state["ema_model"])
+        ema.n_averaged.fill_(int(state["ema_updates"]))
+    eval_model = ema.module if ema is not None else model  # what is validated, tracked and exported
     del state
     train_model = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if di.enabled else model
 
     writer = None
     validator = None
+    track_evaluator = None
     run_dir.mkdir(parents=True, exist_ok=True)
     if di.is_main:
         if not resume:
@@ -185,7 +250,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
         writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if resume else None)
         if t.validate and len(sources.val_key):
             validator = Validator(sources, t.batch_size, cfg.data.val_grid)
-        _log_start(cfg, model, sources, dataset, run_dir, device, di, step)
+        if cfg.track_eval.root:
+            track_evaluator = TrackEvaluator(cfg.track_eval, cfg.model.name, run_dir)
+        _log_start(cfg, model, sources, dataset, run_dir, device, di, step, cache)
 
     def save(reason: str) -> None:
         if not di.is_main:
@@ -201,6 +268,8 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                 "batch_in_epoch": batch_in_epoch,
                 "world": di.world,
                 "rng": ckpt.rng_state(),
+                "train_seconds": train_seconds,
+                **({"ema_model": ema.module.state_dict(), "ema_updates": int(ema.n_averaged)} if ema is not None else {}),
             },
             run_dir, step, t.keep_checkpoints,
         )
@@ -213,6 +282,23 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     done = t.max_steps > 0 and step >= t.max_steps
     stop = _StopRequest(enabled=not di.enabled)
     skipped_log = run_dir / f"skipped-rank{di.rank}.jsonl"
+    last_track_eval = -1
+
+    def track_eval() -> None:
+        """Every rank calls it (the others wait at the barrier); the main process evaluates."""
+        nonlocal last_track_eval
+        if track_evaluator is not None and last_track_eval != step:
+            r = track_evaluator.run(eval_model, step, train_seconds / 60)
+            writer.add_scalar("track/auc", r.auc, step)
+            for name, auc in r.per_sequence.items():
+                writer.add_scalar(f"track/auc/{name}", auc, step)
+            per_seq = ", ".join(f"{k} {v:.3f}" for k, v in r.per_sequence.items())
+            bar.note(f"step {step} ({r.train_minutes:.1f} min of training): tracking AUC {r.auc:.3f} on "
+                     f"{len(r.per_sequence)} sequence(s) ({per_seq}; {r.seconds:.0f} s)")
+        last_track_eval = step
+        barrier(di)
+
+    set_train_mode(model)
     try:
         while epoch < t.epochs and not done:
             dataset.set_epoch(epoch, batch_in_epoch)
@@ -223,11 +309,16 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                 )
             total = t.epochs * dataset.plan.num_batches
             bar.start(min(total, t.max_steps) if t.max_steps else total, step, epoch)
-            loader = DataLoader(
-                dataset, batch_size=None, num_workers=cfg.data.workers, pin_memory=cuda,
-                prefetch_factor=cfg.data.prefetch_factor if cfg.data.workers else None, worker_init_fn=worker_init,
-                generator=torch.Generator().manual_seed(t.seed),  # never touch the global RNG
-            )
+            if cache is not None:
+                loader = (cached_batch(cache, dataset.plan, j, t.seed)
+                          for j in range(batch_in_epoch, dataset.plan.num_batches))
+            else:
+                loader = DataLoader(
+                    dataset, batch_size=None, num_workers=cfg.data.workers, pin_memory=cuda,
+                    prefetch_factor=cfg.data.prefetch_factor if cfg.data.workers else None,
+                    worker_init_fn=worker_init,
+                    generator=torch.Generator().manual_seed(t.seed),  # never touch the global RNG
+                )
             tick = time.perf_counter()
             for batch in loader:
                 got = time.perf_counter()
@@ -235,7 +326,10 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     with open(skipped_log, "a", encoding="utf-8") as f:
                         for item in batch["skipped"]:
                             f.write(json.dumps({"step": step, "record": item}) + "\n")
-                inputs = model_inputs(batch, device, channels_last, model.needs_guide)
+                if cache is not None:
+                    inputs = feature_inputs(batch, device, model.needs_guide, model.views)
+                else:
+                    inputs = model_inputs(batch, device, channels_last, model.needs_guide)
                 gt_xyxy = batch["search_box_xyxy"].to(device, non_blocking=True)
                 negative = batch["negative"].to(device, non_blocking=True)
                 labels, loc_targets, _ = match_default_boxes(
@@ -243,7 +337,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     model.variances,
                 )
                 with autocast():
-                    conf, loc = train_model(*inputs)
+                    conf, loc = train_model(*inputs, features=cache is not None)
                 out = multibox_loss(
                     conf, loc, labels, loc_targets, cfg.loss.alpha, cfg.loss.negatives_per_positive,
                     cfg.loss.min_negatives,
@@ -254,10 +348,13 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
                 lr = lr_at(cfg, step)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
                 optimizer.step()
+                if ema is not None:
+                    ema.update_parameters(model)
                 step += 1
                 batch_in_epoch += 1
+                train_seconds += time.perf_counter() - tick
 
                 stats.add(out, len(batch["keys"]), got - tick)
                 if step % t.log_every == 0 or step == t.max_steps:
@@ -276,6 +373,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     bar.update(step)
                 if step % t.checkpoint_every == 0:
                     save("every %d steps" % t.checkpoint_every)
+                if cfg.track_eval.root and cfg.track_eval.every_steps and step % cfg.track_eval.every_steps == 0:
+                    track_eval()
+                    set_train_mode(model)
                 if t.max_steps and step >= t.max_steps:
                     done = True
                     break
@@ -289,7 +389,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                 epoch += 1
                 batch_in_epoch = 0
                 if validator is not None:
-                    v = validator.run(model, device, channels_last, autocast)
+                    v = validator.run(eval_model, device, channels_last, autocast)
                     result.validation.append({"epoch": epoch, "iou": v.mean_iou, "success_50": v.success_50})
                     writer.add_scalar("val/iou", v.mean_iou, step)
                     writer.add_scalar("val/success_0.5", v.success_50, step)
@@ -298,10 +398,13 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                             v.figure.savefig(tmp, format="png", dpi=80)  # the temp name has no suffix
                         writer.add_figure("val/pairs", v.figure, step)
                     bar.note(f"epoch {epoch}: validation IoU {v.mean_iou:.3f} on {v.pairs} held-out pairs")
+                    set_train_mode(model)
                 save("epoch end")
                 barrier(di)
         if done and step % t.checkpoint_every != 0:
             save("max steps")
+        if cfg.track_eval.root:
+            track_eval()
     finally:
         stop.restore()
         bar.stop()
@@ -316,7 +419,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     if di.is_main:
         from tracker.weights import save_model
 
-        save_model(model, run_dir / EXPORT_FILE)
+        save_model(eval_model, run_dir / EXPORT_FILE)
         finite = lambda x: x if math.isfinite(x) else None  # noqa: E731  (JSON has no NaN)
         summary = {"model": cfg.model.name, "step": step, "epoch": epoch, "world": di.world,
                    "last_loss": finite(result.last_loss), "ranks_in_sync": in_sync,
@@ -443,15 +546,27 @@ class _Progress:
             self.bar = None
 
 
-def _log_start(cfg, model, sources, dataset, run_dir, device, di, step) -> None:
+def _log_start(cfg, model, sources, dataset, run_dir, device, di, step, cache) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     n_params = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    Console(stderr=True).print(
+    if sources.val_sequences:
+        shown = ", ".join(sources.val_sequences[:5]) + (" ..." if len(sources.val_sequences) > 5 else "")
+        validation = (f"validation on {len(sources.val_key)} pairs of {len(sources.val_sequences)} held-out "
+                      f"sequence(s) ({escape(shown)})")
+    else:
+        validation = "[yellow]validation off[/] (data.val_fraction = 0, or a single sequence)"
+    lines = [
         f"[bold]{cfg.model.name}[/]: {n_params / 1e6:.2f} M parameters ({n_train / 1e6:.2f} M trained) on {device}"
-        f"{f' x {di.world} processes' if di.enabled else ''}; "
-        f"{len(sources.catalog)} training samples in {sources.catalog.num_units} sequences from "
-        f"{sources.num_folders} folder(s), {len(sources.val_key)} held-out validation pairs; "
-        f"run folder {run_dir}" + (f"; resuming at step {step}" if step else "")
-    )
+        f"{f' x {di.world} processes' if di.enabled else ''}; run folder {escape(str(run_dir))}"
+        + (f"; resuming at step {step}" if step else ""),
+        f"data: {len(sources.catalog)} training samples of {sources.catalog.num_units} targets from "
+        f"{sources.num_folders} folder(s); {validation}",
+    ]
+    if cache is not None:
+        lines.append(f"feature cache: {escape(str(cache.path))} ({cache.copies} cop{'y' if cache.copies == 1 else 'ies'}"
+                     f" of {len(cache)} records, {'reused; it took' if cache.reused else 'built in'} "
+                     f"{cache.build_seconds / 60:.1f} min); training the heads only")
+    Console(stderr=True).print("\n".join(lines))

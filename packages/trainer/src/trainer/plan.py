@@ -12,7 +12,12 @@ The reader chain (webdataset-style, made explicit):
    to the same number of whole batches on every rank (DDP needs equal step counts): no overlap.
 4. **shuffle buffer** (:func:`shuffle_buffer_order`): the rank's rows are emitted through a buffer
    of ``buffer`` rows, which mixes neighbouring blocks while reading stays nearly sequential.
-5. **batches and workers**: batch ``j`` holds emitted rows ``[j*B, (j+1)*B)``; DataLoader worker
+5. **exemplar re-pairing** (:func:`pick_exemplars`): each emitted row gives a search crop of its
+   sequence; its exemplar is the record's own, or (with set probabilities) the exemplar of another
+   record of the same sequence (another frame pair: a new positive) or of another sequence (a new
+   negative). On small datasets this multiplies the distinct pairs; with probabilities 0 the stored
+   pairs are used as they are.
+6. **batches and workers**: batch ``j`` holds emitted rows ``[j*B, (j+1)*B)``; DataLoader worker
    ``w`` of ``W`` builds batches ``start + w, start + w + W, ...``, which the DataLoader returns in
    order ``start, start + 1, ...``. The sequence of batches therefore does not depend on the number
    of workers, and resuming after ``start`` batches is exact.
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_SELECT, _BLOCKS, _BUFFER = 0x5E1EC7, 0xB10C5, 0xB0FFE2
+_SELECT, _BLOCKS, _BUFFER, _PAIRING = 0x5E1EC7, 0xB10C5, 0xB0FFE2, 0x9A1E
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,9 @@ class Catalog:
     belongs to (the epoch samples one row per unit); ``unit_start``/``unit_count`` give each unit's
     rows, which are contiguous after :func:`make_catalog` sorted them by unit; ``order`` maps
     those unit-sorted positions back to catalog rows. ``unit_folder`` says which folder a unit is in.
+    ``negative`` marks records whose stored exemplar shows another sequence; ``positive_order`` /
+    ``positive_start`` / ``positive_count`` list each unit's other rows, the positive ones (their
+    exemplar shows the unit's own target), for re-pairing.
     """
 
     folder: np.ndarray  # [R] int
@@ -49,6 +57,10 @@ class Catalog:
     unit_start: np.ndarray  # [U]
     unit_count: np.ndarray  # [U]
     unit_folder: np.ndarray  # [U]
+    negative: np.ndarray  # [R] bool
+    positive_order: np.ndarray  # [P] positive rows sorted by unit
+    positive_start: np.ndarray  # [U]
+    positive_count: np.ndarray  # [U]
 
     def __len__(self) -> int:
         return len(self.key)
@@ -58,21 +70,33 @@ class Catalog:
         return len(self.unit_start)
 
 
-def make_catalog(folder, shard, key, unit) -> Catalog:
-    """Build a catalog from parallel arrays (any order); rows are sorted into (shard, key) order."""
+def make_catalog(folder, shard, key, unit, negative=None) -> Catalog:
+    """Build a catalog from parallel arrays (any order); rows are sorted into (shard, key) order.
+    ``negative`` (default: all False) marks records whose stored pair is a negative one."""
     folder, shard, unit = (np.asarray(a, dtype=np.int64) for a in (folder, shard, unit))
     key = np.asarray(key, dtype=object)
-    if not (len(folder) == len(shard) == len(key) == len(unit)):
+    negative = np.zeros(len(key), dtype=bool) if negative is None else np.asarray(negative, dtype=bool)
+    if not (len(folder) == len(shard) == len(key) == len(unit) == len(negative)):
         raise ValueError("catalog arrays must have the same length")
     read_order = np.lexsort((key.astype(str), shard)) if len(key) else np.zeros(0, dtype=np.int64)
     folder, shard, key, unit = folder[read_order], shard[read_order], key[read_order], unit[read_order]
+    negative = negative[read_order]
     # Renumber units densely 0..U-1 and group rows by unit (stable: rows stay in read order).
     _, unit = np.unique(unit, return_inverse=True)
     order = np.argsort(unit, kind="stable")
-    counts = np.bincount(unit) if len(unit) else np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else counts
+    counts, starts = _runs(unit, int(unit.max()) + 1 if len(unit) else 0)
     unit_folder = folder[order[starts]] if len(counts) else counts
-    return Catalog(folder, shard, key, unit, order, starts, counts, unit_folder)
+    positive_order = order[~negative[order]]
+    positive_count, positive_start = _runs(unit[positive_order], len(counts))
+    return Catalog(folder, shard, key, unit, order, starts, counts, unit_folder, negative, positive_order,
+                   positive_start, positive_count)
+
+
+def _runs(sorted_unit: np.ndarray, num_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """Count and start of each unit's run in a unit-sorted array (units without rows: count 0)."""
+    counts = np.bincount(sorted_unit, minlength=num_units).astype(np.int64) if num_units else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if num_units else counts
+    return counts, starts
 
 
 def folder_sample_counts(units_per_folder, weights, samples_per_epoch: int) -> np.ndarray:
@@ -160,23 +184,68 @@ def shuffle_buffer_order(n: int, buffer: int, rng: np.random.Generator) -> np.nd
     return out
 
 
+def pick_exemplars(
+    catalog: Catalog, rows: np.ndarray, same_sequence_p: float, other_sequence_p: float, seed: int, epoch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exemplar rows and negative flags for the search ``rows`` of one epoch (in epoch order).
+
+    Per row, one uniform draw ``u``: ``u < other_sequence_p``: the exemplar of a random positive
+    record of another sequence (a negative pair); ``u < other + same``: the exemplar of a random
+    positive record of the row's own sequence (a positive pair, usually other frames); otherwise the
+    record's own exemplar and negative flag. A choice without a candidate keeps the record's own.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    exemplar, negative = rows.copy(), catalog.negative[rows].copy()
+    if len(rows) == 0 or (same_sequence_p <= 0 and other_sequence_p <= 0):
+        return exemplar, negative
+    rng = np.random.default_rng([seed, epoch, _PAIRING])
+    u, pick_unit, pick_row = rng.random(len(rows)), rng.random(len(rows)), rng.random(len(rows))
+    units = catalog.unit[rows]
+    has_positive = np.flatnonzero(catalog.positive_count > 0)  # units that can lend an exemplar
+
+    def positive_row_of(unit: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        offset = np.floor(draw * catalog.positive_count[unit]).astype(np.int64)
+        return catalog.positive_order[catalog.positive_start[unit] + offset]
+
+    same = (u >= other_sequence_p) & (u < other_sequence_p + same_sequence_p) & (catalog.positive_count[units] > 0)
+    exemplar[same] = positive_row_of(units[same], pick_row[same])
+    negative[same] = False
+    own_lends = catalog.positive_count[units] > 0  # then the unit itself is in ``has_positive``
+    others = len(has_positive) - own_lends.astype(np.int64)
+    other = (u < other_sequence_p) & (others > 0)
+    if other.any():
+        # Uniform among the lending units other than the row's own: draw an index among ``others``
+        # and step over the row's own unit.
+        idx = np.floor(pick_unit[other] * others[other]).astype(np.int64)
+        own_idx = np.searchsorted(has_positive, units[other])
+        idx += own_lends[other] & (idx >= own_idx)
+        exemplar[other] = positive_row_of(has_positive[idx], pick_row[other])
+        negative[other] = True
+    return exemplar, negative
+
+
 @dataclass(frozen=True)
 class EpochPlan:
-    """One rank's epoch: ``rows[j*B:(j+1)*B]`` is batch ``j``; ``positions`` are the rows' indices
-    in the epoch-wide read list (rank-independent ids that key the augmentation generators)."""
+    """One rank's epoch: ``rows[j*B:(j+1)*B]`` is batch ``j`` (the records giving the search crops),
+    ``exemplar_rows`` the records giving their exemplars and ``negative`` whether the pair is a
+    negative one; ``positions`` are the rows' indices in the epoch-wide read list (rank-independent
+    ids that key the augmentation generators)."""
 
     epoch: int
     rows: np.ndarray
     positions: np.ndarray
     batch_size: int
+    exemplar_rows: np.ndarray
+    negative: np.ndarray
 
     @property
     def num_batches(self) -> int:
         return len(self.rows) // self.batch_size
 
-    def batch(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, exemplar_rows, negative, positions)`` of batch ``j``."""
         s = slice(j * self.batch_size, (j + 1) * self.batch_size)
-        return self.rows[s], self.positions[s]
+        return self.rows[s], self.exemplar_rows[s], self.negative[s], self.positions[s]
 
     def worker_batches(self, start: int, worker: int, num_workers: int) -> range:
         """Batches that DataLoader worker ``worker`` builds when the epoch resumes at ``start``."""
@@ -195,6 +264,8 @@ def plan_epoch(
     batch_size: int,
     block_size: int = 64,
     buffer: int = 1024,
+    same_sequence_p: float = 0.0,
+    other_sequence_p: float = 0.0,
 ) -> EpochPlan:
     """The whole chain of the module docstring for one rank."""
     rows = select_epoch_rows(catalog, num_folders, weights, samples_per_epoch, seed, epoch)
@@ -206,7 +277,11 @@ def plan_epoch(
     mine = rank_rows(blocks, rank, world, batch_size)
     mine_pos = rank_rows(pos_blocks, rank, world, batch_size)
     order = shuffle_buffer_order(len(mine), buffer, np.random.default_rng([seed, epoch, _BUFFER, rank]))
-    return EpochPlan(epoch, mine[order], mine_pos[order], batch_size)
+    mine, mine_pos = mine[order], mine_pos[order]
+    # Exemplars are chosen for the whole epoch in position order, so every rank agrees.
+    all_rows = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
+    exemplar, negative = pick_exemplars(catalog, all_rows, same_sequence_p, other_sequence_p, seed, epoch)
+    return EpochPlan(epoch, mine, mine_pos, batch_size, exemplar[mine_pos], negative[mine_pos])
 
 
 def stable_fraction(text: str) -> float:

@@ -1,0 +1,79 @@
+"""The frozen-trunk feature cache: right features, right boxes, reuse, refusal, and the same training."""
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.config import AugmentConfig, ConfigError
+from trainer.data import PairStream, load_pairs, open_sources
+from trainer.feature_cache import cache_key, cached_batch, check_cacheable, open_or_build
+from tracker.models import create_model
+
+NO_AUGMENT = AugmentConfig(grayscale_p=0.0, brightness_p=0.0, contrast_p=0.0, saturation_p=0.0, blur_p=0.0)
+
+
+def _frozen_rpn(**kw):
+    torch.manual_seed(0)
+    model = create_model("siamrpn", channels=8, **kw)
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def test_cached_features_are_the_trunk_outputs_of_the_stored_crops(tiny_build, tmp_path):
+    model = _frozen_rpn()
+    src = open_sources([tiny_build], model, val_fraction=0.0)
+    cache = open_or_build(src, model, NO_AUGMENT, copies=2, seed=0, cache_dir=tmp_path, progress=False)
+    assert not cache.reused and len(cache) == len(src.catalog) and cache.copies == 2
+    rows = np.array([0, 5, 17])
+    batch = load_pairs(src, src.catalog.shard[rows], src.catalog.key[rows])
+    model.eval()
+    with torch.no_grad():
+        ex = model.backbone(batch["exemplar"].permute(0, 3, 1, 2).float())
+        se = model.backbone(batch["search"].permute(0, 3, 1, 2).float())
+    for copy in range(2):  # no augmentation: both copies hold the same features
+        torch.testing.assert_close(torch.from_numpy(cache.exemplar[copy, rows].astype(np.float32)), ex,
+                                   rtol=2e-3, atol=2e-3 * float(ex.abs().max()))
+        torch.testing.assert_close(torch.from_numpy(cache.search[copy, rows].astype(np.float32)), se,
+                                   rtol=2e-3, atol=2e-3 * float(se.abs().max()))
+    np.testing.assert_allclose(cache.search_box_xyxy[rows], batch["search_box_xyxy"].numpy())
+    assert cache.decoded.all() and list(cache.keys[rows]) == batch["keys"]
+
+
+def test_a_cache_is_reused_only_for_the_same_data_trunk_and_augmentation(tiny_build, tmp_path):
+    model = _frozen_rpn()
+    src = open_sources([tiny_build], model, val_fraction=0.0)
+    first = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False)
+    again = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False)
+    assert again.reused and again.path == first.path and again.build_seconds == first.build_seconds
+    key = cache_key(src, model, NO_AUGMENT, 1, 0)
+    assert cache_key(src, model, AugmentConfig(), 1, 0) != key
+    assert cache_key(src, model, NO_AUGMENT, 2, 0) != key and cache_key(src, model, NO_AUGMENT, 1, 1) != key
+    with torch.no_grad():
+        model.backbone.features[0].weight[0, 0, 0, 0] += 1.0
+    assert cache_key(src, model, NO_AUGMENT, 1, 0) != key
+    assert not any(p.name.endswith(".building") for p in tmp_path.iterdir())  # nothing half-built is left
+
+
+def test_the_cache_refuses_trained_or_guided_trunks():
+    with pytest.raises(ConfigError, match="frozen trunk.*model.freeze"):
+        check_cacheable(create_model("siamrpn", channels=8))
+    guided = create_model("siamconcatrpn", backbone_width=8, backbone_blocks=(1, 1, 1), channels=16,
+                          refine_channels=8, extra_channels=(8, 8, 8))
+    with pytest.raises(ConfigError, match="takes guide masks"):
+        check_cacheable(guided)
+
+
+def test_cached_batches_follow_the_plan(tiny_build, tmp_path):
+    model = _frozen_rpn()
+    src = open_sources([tiny_build], model, val_fraction=0.0)
+    cache = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False)
+    stream = PairStream(src, batch_size=4, seed=3, augment=None, block_size=4, shuffle_buffer=8,
+                        same_sequence_p=0.5, other_sequence_p=0.3)
+    stream.set_epoch(1)
+    images = next(iter(stream))
+    cached = cached_batch(cache, stream.plan, 0, seed=3)
+    assert cached["keys"] == images["keys"]
+    assert torch.equal(cached["negative"], images["negative"])
+    torch.testing.assert_close(cached["search_box_xyxy"], images["search_box_xyxy"])
+    assert cached["exemplar_features"].shape == (4, 256, 6, 6) and cached["exemplar_features"].dtype == torch.float16
