@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.siamtrack-installed
 PACKAGES := packages/siamcore packages/dataprep packages/tracker packages/trainer
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo train-cpu bench clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ test: setup
 
 demo: setup
 	$(BIN)/python scripts/demo.py
+
+# Train on this CPU from ../shared/data, evaluate on 5 OTB sequences, plot against published trackers.
+# More: make train-cpu ARGS="--models siamrpn siamconcatrpn siambroadcastrpn --seeds 0 1"
+train-cpu: setup
+	$(BIN)/python scripts/train_cpu.py $(ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/dataprep_throughput.py
