@@ -279,7 +279,7 @@ def test_missing_chunk_is_an_error_before_any_work(trackingnet_root, tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--root", str(trackingnet_root),
                                    "--out", str(out), "--chunks", "0-3", "--scheduler", "synchronous"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "TRAIN_2" in res.output and "--chunks" in res.output
     assert not out.exists()
 
@@ -288,7 +288,7 @@ def test_missing_root_error_says_where_it_looked_and_how_to_set_it(tmp_path, mon
     monkeypatch.setenv("SIAMTRACK_TRACKINGNET_ROOT", str(tmp_path / "nope"))
     res = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--chunks", "0-5",
                                    "--out", str(tmp_path / "o")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     text = " ".join(res.output.split())
     assert str(tmp_path / "nope") in text.replace(" ", "") or str(tmp_path / "nope") in text
     assert "SIAMTRACK_TRACKINGNET_ROOT" in text and "--root" in text
@@ -298,7 +298,7 @@ def test_unknown_config_key_is_reported_by_the_cli(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('dataset = "trackingnet"\n[pairs]\nper_seqence = 2\n')
     res = CliRunner().invoke(app, ["build", "--config", str(cfg), "--root", str(tmp_path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "pairs.per_seqence" in res.output
 
 
@@ -438,7 +438,7 @@ def test_unreachable_scheduler_is_a_clear_error(trackingnet_root, tmp_path):
     res = CliRunner().invoke(app, ["build", "--config", str(config), "--root", str(trackingnet_root), "--out",
                                    str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress"])
     text = " ".join(res.output.split())
-    assert res.exit_code == 1 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in text
+    assert res.exit_code == 2 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in text
     assert "dask scheduler" in text and "dask worker" in text and "Traceback" not in text
     assert not (tmp_path / "out" / "build.json").exists()
 

@@ -51,7 +51,7 @@ def test_unknown_sequence_is_an_error_before_any_work(shared_data, tmp_path):
     result = CliRunner().invoke(app, ["build", "--dataset", "vot", "--root", str(shared_data / "vot2017"),
                                       "--out", str(out), "--sequences", "ball1,bal2", "--no-progress"])
     output = " ".join(result.output.split())  # rich wraps long lines
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not found under" in output and "bal2; found: ball1, book, traffic" in output
     assert not out.exists()
 

@@ -176,12 +176,12 @@ def test_cli_coco_errors_and_strict(coco_bad, coco_dataset, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["build", "--dataset", "coco", "--root", str(coco_dataset.root), "--chunks", "0",
                               "--out", str(tmp_path / "a"), "--scheduler", "synchronous"])
-    assert res.exit_code == 1 and "COCO has no chunks" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "COCO has no chunks" in " ".join(res.output.split())
     res = runner.invoke(app, ["build", "--dataset", "coco", "--root", str(coco_bad.root), "--split", "notjson",
                               "--out", str(tmp_path / "b"), "--scheduler", "synchronous"])
-    assert res.exit_code == 1 and "not valid JSON" in " ".join(res.output.split()) and not (tmp_path / "b").exists()
+    assert res.exit_code == 2 and "not valid JSON" in " ".join(res.output.split()) and not (tmp_path / "b").exists()
     res = runner.invoke(app, ["build", "--dataset", "vid", "--root", str(tmp_path), "--distractors", "kitti:x"])
-    assert res.exit_code == 1 and "coco:ROOT" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "coco:ROOT" in " ".join(res.output.split())
     res = runner.invoke(app, ["build", "--dataset", "coco", "--root", str(coco_bad.root), "--split", "bad2017",
                               "--out", str(tmp_path / "c"), "--scheduler", "synchronous", "--strict",
                               "--no-progress"])

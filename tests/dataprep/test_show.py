@@ -117,4 +117,4 @@ def test_html_gallery_and_cli(coco_out, tmp_path):
     assert _read_png(pngs[0]).shape[:2] == (S.Layout(cols=1).cell_h, S.Layout(cols=1).cell_w)
     assert (tmp_path / "p.png").is_file()
     res = CliRunner().invoke(app, ["show", str(tmp_path / "nothing"), "--out", str(tmp_path / "q.png")])
-    assert res.exit_code == 1 and "build.json" in res.output and not (tmp_path / "q.png").exists()
+    assert res.exit_code == 2 and "build.json" in res.output and not (tmp_path / "q.png").exists()

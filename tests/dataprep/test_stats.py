@@ -71,4 +71,4 @@ def test_stats_of_a_build_match_its_records(coco_dataset, tmp_path):
     image = cv2.imread(str(tmp_path / "stats.png"))
     assert image is not None and image.shape[0] > 400 and image.shape[1] > 800
     res = CliRunner().invoke(app, ["stats", str(tmp_path / "missing")])
-    assert res.exit_code == 1 and "build.json" in res.output
+    assert res.exit_code == 2 and "build.json" in res.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -92,8 +93,9 @@ def test_score_result_folders_json_shape_aliases_and_plots(tmp_path):
     scores = json.loads((tmp_path / "s.json").read_text())
     assert set(scores) == {"Perfect", "Shifted"}
     assert scores["Perfect"]["auc"] == pytest.approx(20 / 21)
-    assert set(scores["Perfect"]["sequences"]) == {"Walk", "Jogging.1", "Jogging.2"}
-    assert set(scores["Shifted"]["sequences"]) == {"Jogging.1", "Jogging.2"}
+    # both are ranked on the sequences they both have
+    assert set(scores["Perfect"]["sequences"]) == set(scores["Shifted"]["sequences"]) == {"Jogging.1", "Jogging.2"}
+    assert "Perfect: 1 sequence(s) left out, not in every tracker's results: Walk" in result.text
     s = scores["Shifted"]["sequences"]["Jogging.1"]
     assert set(s) == {"auc", "precision", "norm_precision", "frames"} and s["frames"] == 6
     # a 10 px shift of a 20x24 box: IoU 10*24 / (30*24) = 1/3; error 10 px <= 20; normalised 0.5 > 0.2
@@ -106,6 +108,40 @@ def test_score_result_folders_json_shape_aliases_and_plots(tmp_path):
 
     result = invoke("score", "--results", tmp_path / "nowhere", "--root", root)
     assert result.exit_code == 2 and "does not exist" in result.text
+
+
+def test_score_ranks_published_results_and_a_two_sequence_run_on_common_sequences(shared_data, tmp_path):
+    """A 2-sequence run next to the published 5-sequence results: all are scored on those 2, the
+    plots say so, and folders without a common sequence are refused."""
+    otb, published = shared_data / "otb", shared_data / "results" / "OTB100"
+    for seq in load_otb(otb, ["Couple", "Deer"]):
+        write_results(tmp_path / "Mine" / f"{seq.name}.txt", seq.gt_xywh)  # a perfect tracker
+    for seq in load_otb(otb, ["Girl"]):
+        write_results(tmp_path / "Other" / f"{seq.name}.txt", seq.gt_xywh)
+    plots = tmp_path / "plots"
+    result = invoke("score", "--results", published / "SiamFC", published / "SiamRPN++", tmp_path / "Mine",
+                    "--root", otb, "--json", tmp_path / "s.json", "--plot-dir", plots, "--attributes")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert {name: set(s["sequences"]) for name, s in scores.items()} == {
+        "SiamFC": {"Couple", "Deer"}, "SiamRPN++": {"Couple", "Deer"}, "Mine": {"Couple", "Deer"}}
+    assert scores["SiamFC"]["auc"] == pytest.approx((0.690 + 0.748) / 2, abs=1e-3)  # data README's table
+    assert scores["SiamRPN++"]["auc"] == pytest.approx((0.722 + 0.539) / 2, abs=1e-3)
+    assert scores["Mine"]["auc"] == pytest.approx(20 / 21)
+    assert "SiamFC: 3 sequence(s) left out, not in every tracker's results: Car4, Crossing, Girl" in result.text
+    assert "Mine: no results for 3 sequence(s)" in result.text
+    assert Image.open(plots / "success.png").info["Title"] == "Success plots of OPE on OTB (2 seq.)"
+    # of Couple and Deer only Couple has attributes (attrs.txt): SV, DEF, FM, OPR, BC
+    assert sorted(p.name for p in plots.glob("success_*.png")) == [
+        f"success_{a}.png" for a in ("BC", "DEF", "FM", "OPR", "SV")]
+    assert Image.open(plots / "success_SV.png").info["Title"] == (
+        "Success plots of OPE on OTB - scale variation (1 seq.)")
+
+    result = invoke("score", "--results", tmp_path / "Mine", tmp_path / "Other", "--root", otb)
+    assert result.exit_code != 0
+    assert "no sequence has results from every tracker (sequences scored: Mine 2, Other 1)" in result.text
+    result = invoke("score", "--results", tmp_path / "Mine", "--root", otb, "--attributes")
+    assert result.exit_code != 0 and "--plot-dir" in result.text
 
 
 @pytest.fixture
@@ -168,6 +204,21 @@ def test_run_on_a_frame_folder_writes_boxes_and_video(tmp_path, siamrpn_run, suf
     assert result.exit_code == 2 and ".mp4" in result.text
 
 
+def test_run_with_a_file_that_is_not_weights_says_so_in_one_line(tmp_path):
+    """Not torch's ten lines suggesting ``weights_only=False``, which users must never follow."""
+    make_otb(tmp_path / "otb", count=2)
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    renamed = tmp_path / "readme.safetensors"
+    renamed.write_bytes(readme.read_bytes())
+    for weights in (readme, renamed):
+        result = invoke("run", "--weights", weights, "--source", tmp_path / "otb" / "Walk")
+        assert result.exit_code != 0
+        assert "not a siamtrack/safetensors weights file" in result.text, result.output
+        assert str(weights) in "".join(result.output.split())  # names the file (rich may wrap long paths)
+        assert "weights_only" not in result.output and "Traceback" not in result.output
+        assert len(result.text) < len(str(weights)) + 100, result.output  # one sentence
+
+
 def test_run_siamfc_on_vot_bag_start_follows_the_bag(shared_data, tmp_path):
     """The first 25 frames of the real VOT bag (init from its ground truth), rendered as GIF."""
     bag = tmp_path / "bag"
@@ -187,6 +238,49 @@ def test_run_siamfc_on_vot_bag_start_follows_the_bag(shared_data, tmp_path):
     iou = overlaps(read_results(out), gt)
     assert iou.mean() > 0.6, iou
     assert Image.open(gif).n_frames == 25
+
+
+def test_run_siamfc_on_the_real_bedroom_video_for_a_few_frames(shared_data, tmp_path):
+    """The README's example on a real 960x540 H.264 clip without ground truth, cut short by --max-frames:
+    the box follows the girl, who lands from a jump in these frames (about 90 px down, 10 px sideways),
+    and the mp4 written is H.264."""
+    import imageio_ffmpeg
+
+    out, video = tmp_path / "bedroom.txt", tmp_path / "bedroom.mp4"
+    result = invoke("run", "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--source",
+                    shared_data / "video" / "bedroom.mp4", "--init", "335,95,115,200", "--max-frames", "8",
+                    "--out", out, "--render", video, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    boxes = read_results(out)
+    assert boxes.shape == (8, 4) and boxes[0].tolist() == [335, 95, 115, 200]
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    assert np.abs(centres[:, 0] - centres[0, 0]).max() < 30 and centres[5, 1] - centres[0, 1] > 60
+    assert np.all(boxes[:, 2:] > 80)
+    reader = imageio_ffmpeg.read_frames(str(video))
+    meta = next(reader)
+    assert meta["codec"] == "h264" and meta["size"] == (960, 540)
+    assert sum(1 for _ in reader) == 8
+
+
+def test_run_select_without_a_display_says_so(tmp_path, monkeypatch):
+    """--select needs a window; this machine (like CI and servers) has no display."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    make_otb(tmp_path / "otb", count=2)
+    args = ("run", "--weights", tmp_path / "unused.safetensors", "--source", tmp_path / "otb" / "Walk")
+    result = invoke(*args, "--select")
+    assert result.exit_code == 2 and "no display" in result.text and "--init" in result.text, result.output
+    result = invoke(*args, "--select", "--init", "1,2,3,4")
+    assert result.exit_code == 2 and "not both" in result.text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or bool(list(Path("/dev").glob("video*"))),
+                    reason="needs a Linux machine without a camera")
+def test_run_on_a_missing_camera_says_so(tmp_path):
+    """``--source 0`` is the first webcam; without one the error says so before any model loads."""
+    result = invoke("run", "--weights", tmp_path / "unused.safetensors", "--source", "0", "--init", "1,2,3,4")
+    assert result.exit_code == 2 and "no camera 0" in result.text, result.output
+    assert "WARN" not in result.output  # OpenCV's own warnings are replaced by that message
 
 
 def test_tune_finds_and_writes_the_best_parameters(shared_data, tmp_path):
@@ -210,3 +304,39 @@ def test_tune_finds_and_writes_the_best_parameters(shared_data, tmp_path):
     bad = invoke("tune", "--weights", weights, "--root", shared_data / "otb", "--sequences", "Deer",
                  "--grid", "window=0.1")
     assert bad.exit_code == 2 and "unknown key(s) window" in bad.text
+
+
+def test_names_and_paths_with_brackets_are_printed_literally(tmp_path):
+    """rich reads ``[fc]`` as a markup tag and drops it: tracker names (result folders), sequence names
+    and paths in errors must be shown as they are."""
+    root = tmp_path / "otb"
+    make_otb(root)
+    tracker_dir = tmp_path / "res" / "siam[fc]"
+    for seq in load_otb(root):
+        write_results(tracker_dir / f"{seq.name}.txt", seq.gt_xywh)
+    result = invoke("score", "--results", tracker_dir, "--root", root, "--per-sequence")
+    assert result.exit_code == 0, result.output
+    assert "siam[fc]" in result.text and "siam[fc]: per sequence" in result.text
+
+    source = tmp_path / "clip[x]"
+    source.mkdir()
+    result = invoke("run", "--weights", tmp_path / "w.safetensors", "--source", source, "--device", "cpu")
+    assert result.exit_code == 2
+    assert f"{source}:noimages" in "".join(result.output.split())  # rich may wrap long paths
+
+
+def test_python_m_tracker_and_a_light_help():
+    """``python -m tracker`` is the ``tracker`` command; importing the CLI, all ``--help`` needs, does not
+    import torch (seconds) or OpenCV: the commands import them."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "python -m tracker" in res.stdout and "eval" in res.stdout and "score" in res.stdout
+
+    heavy = ("torch", "cv2", "matplotlib", "safetensors", "dask", "lmdb", "pycocotools")
+    code = f"import sys, tracker.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"

@@ -16,6 +16,7 @@ from tracker.metrics import (
     overlaps,
     precision_curve,
     sequence_curves,
+    sequences_by_attribute,
     success_curve,
     tracker_scores,
 )
@@ -143,3 +144,16 @@ def test_perfect_tracker_scores(gt_rows):
     c = sequence_curves(gt, gt)
     assert c.auc == pytest.approx(20 / 21)  # every threshold but t = 1
     assert c.precision_at_20 == 1.0 and c.norm_precision_at_02 == 1.0
+
+
+def test_sequences_grouped_by_attribute_in_the_toolkit_order():
+    groups = sequences_by_attribute({
+        "Couple": ["SV", "DEF", "FM", "OPR", "BC"],
+        "Car4": [],
+        "Girl": ["SV", "OCC", "IPR", "OPR", "SV"],  # a repeated attribute counts once
+        "bag": ["occlusion", "camera_motion"],  # VOT tags: after the OTB codes, alphabetically
+    })
+    assert list(groups) == ["OPR", "SV", "OCC", "DEF", "FM", "IPR", "BC", "camera_motion", "occlusion"]
+    assert groups["SV"] == ["Couple", "Girl"] and groups["OPR"] == ["Couple", "Girl"]
+    assert groups["OCC"] == ["Girl"] and groups["occlusion"] == ["bag"]
+    assert "IV" not in groups and sequences_by_attribute({"Car4": []}) == {}

@@ -47,6 +47,21 @@ def test_siamfc_tracker_is_deterministic_and_reinitialisable(shared_data, siamfc
     assert overlaps(runs[0], seq.gt_xywh[1:6]).min() > 0.5
 
 
+def test_siamfc_confidence_varies_and_drops_without_the_target(shared_data, siamfc_weights):
+    """The confidence is the peak relative to the first frame's self-match (the sigmoid it replaced read
+    1.00 on every frame): it varies along the real bag sequence and falls on frames of another video,
+    where the bag is absent."""
+    bag = load_vot_sequence(shared_data / "vot" / "bag")
+    elsewhere = load_otb(shared_data / "otb", ["Couple"])[0]
+    tracker = load_tracker(siamfc_weights)
+    tracker.init(bag.frame(0), bag.init_box_xywh)
+    followed = np.array([tracker.track(bag.frame(i))[1] for i in range(1, 25)])
+    absent = np.array([tracker.track(elsewhere.frame(i))[1] for i in range(0, 40, 8)])
+    assert np.all((followed >= 0) & (followed <= 1)) and np.all((absent >= 0) & (absent <= 1))
+    assert followed.max() - followed.min() > 0.1
+    assert followed.min() > 0.5 and absent.max() < followed.min() - 0.1, (followed, absent)
+
+
 def test_tracker_rejects_bad_input(shared_data, siamfc_weights):
     tracker = load_tracker(siamfc_weights)
     frame = np.zeros((60, 80, 3), np.uint8)

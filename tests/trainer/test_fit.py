@@ -330,3 +330,44 @@ def test_seed_heads_train_on_the_cached_siamfc_trunk(model, tiny_build, tmp_path
     result = fit(cfg.check(), tmp_path / "run", progress=False)
     assert result.step == 3 and all(math.isfinite(h["loss"]) for h in result.history)
     assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_resume_keeps_every_tensorboard_point(tiny_build, tmp_path):
+    """A resumed run continues the TensorBoard curves: the point logged at the checkpoint's step survives
+    (the resumed writer purges only what a crashed run logged after its checkpoint)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    extra = ("train.log_every=2", "train.checkpoint_every=2", "train.epochs=4", "data.val_fraction=0.0")
+    fit(_cfg("siamrpn", [tiny_build], *extra, "train.max_steps=4"), tmp_path / "run", progress=False)
+    fit(_cfg("siamrpn", [tiny_build], *extra, "train.max_steps=8"), tmp_path / "run", resume=True, progress=False)
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8]
+
+
+def test_fit_into_a_log_file_prints_plain_progress_with_the_loss(tiny_build, tmp_path):
+    """`trainer fit > log 2>&1` (CI, nohup, a cluster job): plain progress lines with rate, ETA, loss and
+    pairs/s instead of a rich bar that shows nothing until the end, and lines not wrapped at 80 columns."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    run = tmp_path / ("run-folder-name-long-enough-that-rich-would-have-wrapped-it-at-eighty-columns-" + "x" * 40)
+    cmd = [sys.executable, "-m", "trainer.cli", "fit", "--config", str(REPO / "pipelines/train/siamrpn.toml"),
+           "--shards", str(tiny_build), "--device", "cpu", "--max-steps", "3", "--run-dir", str(run),
+           *[a for s in [*SMALL["siamrpn"], "data.workers=0", "train.batch_size=4", "train.log_every=1",
+                         "data.val_fraction=0.0"] for a in ("--set", s)]]
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env.update(SIAMTRACK_PROGRESS_SECONDS="0", OMP_NUM_THREADS="1")
+    log = tmp_path / "fit.log"
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env,
+                              timeout=240)
+    lines = log.read_text().splitlines()
+    assert proc.returncode == 0, "\n".join(lines[-40:])
+    line = re.compile(r"^train (\d)/3 steps \(\d+%\), [\d.,]+ steps/s, elapsed \d+s, ETA \w+; epoch 0, "
+                      r"loss (\d+\.\d+) .*, [\d.]+ pairs/s$")
+    progress = [m for m in map(line.match, lines) if m]
+    assert sorted({int(m[1]) for m in progress}) == [1, 2, 3]
+    assert any(x.endswith(f"; run folder {run}") for x in lines)  # longer than 80 columns, on one line

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -34,6 +35,7 @@ from rich.progress import (
 from siamcore.atomic import write_json_atomic
 from siamcore.crop import RESAMPLING
 from siamcore.datasets import normalise_name
+from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import (
     BUILD_FILE,
@@ -72,7 +74,12 @@ VERSIONED_PACKAGES = (
 
 
 class BuildError(Exception):
-    """A fatal problem found before or after the work; the message says what to do."""
+    """A fatal problem found before any work (bad root, chunk or sequence, refused OUT, unusable
+    cluster); the message says what to do. The CLI exits 2 (fix the command), as for a usage error."""
+
+
+class ShardsFailed(BuildError):
+    """Shard tasks failed while building: the command was right but the work failed, so the CLI exits 1."""
 
 
 @dataclass
@@ -248,22 +255,27 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
     try:
         with open_executor(cfg.dask) as executor:
             run.description, run.workers, run.dashboard = executor.description, executor.workers, executor.dashboard
-            console.print(f"  on   {run.description}")
+            console.print(f"  on   {run.description}", markup=False)
             if run.dashboard:
-                console.print(f"  dashboard {run.dashboard}")
+                console.print(f"  dashboard {run.dashboard}", markup=False)
             t_work = time.perf_counter()
             pairs = 0
-            with _progress(console, show_progress) as progress:
+            plain = plain_progress(show_progress, "shards", len(todo), "shards", console.file)
+            with _progress(console, show_progress and plain is None) as progress:
                 bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
                 for outcome in executor.run(build_shard, todo):
                     if outcome.error is not None:
                         run.failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
-                        console.print(f"[red]shard {outcome.task.name} failed:[/] {outcome.error}")
+                        console.print(f"[red]shard {escape(outcome.task.name)} failed:[/] {escape(str(outcome.error))}")
                     else:
                         run.results[outcome.task.name] = outcome.result
                         pairs += outcome.result["records"]
                     elapsed = time.perf_counter() - t_work
                     progress.update(bar, advance=1, pairs=pairs, rate=pairs / max(elapsed, 1e-9))
+                    if plain is not None:
+                        plain.update(advance=1, extra=f"{pairs:,} pairs, {pairs / max(elapsed, 1e-9):.1f} pairs/s")
+            if plain is not None:
+                plain.finish()
             run.wall_s = time.perf_counter() - t_work
     except ClusterError as exc:
         raise BuildError(str(exc)) from None
@@ -274,9 +286,9 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
               show_progress: bool = True) -> BuildResult:
     """Build (or resume) the shards for ``cfg``; returns the written ``build.json`` content.
 
-    Raises BuildError for fatal problems (missing root/chunk, refused OUT, failed shard tasks).
+    Raises BuildError for fatal problems (missing root/chunk, refused OUT), ShardsFailed for failed shard tasks.
     """
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, width=console_width(sys.stderr))
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
 
@@ -302,30 +314,35 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
 
     reused: dict[str, dict] = {}
     if mode == "resume":
-        with _checking_progress(console, show_progress) as progress:
+        plain = plain_progress(show_progress, "checking finished shards", len(tasks), "shards", console.file)
+        with _checking_progress(console, show_progress and plain is None) as progress:
             for t in progress.track(tasks, description="checking finished shards"):
                 if (sidecar := reusable_sidecar(t)) is not None:
                     reused[t.name] = sidecar
+                if plain is not None:
+                    plain.update(advance=1)
+        if plain is not None:
+            plain.finish()
     todo = [t for t in tasks if t.name not in reused]
     if todo and (out / BUILD_FILE).exists():
         (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
     console.print(
         f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {unit_noun(cfg.dataset)} -> {len(tasks)} shard(s) "
-        f"({len(reused)} already built)\n  root {root.path}\n  out  {out}"
+        f"({len(reused)} already built)\n  root {escape(str(root.path))}\n  out  {escape(str(out))}"
     )
     if cfg.output.videos_per_shard == 1 and cfg.pairs.p_negative > 0:
         console.print("  [yellow]note:[/] output.videos_per_shard = 1: a negative's exemplar comes from another video "
                       "of the same shard (or another track of the same video), so single-track videos get no negatives")
     if bank_info:
         console.print(f"  distractors p={cfg.distractors.p_distractor:g} from {bank_info['instances']:,} instances "
-                      f"of {cfg.distractors.root} ({bank_info['split']})")
+                      f"of {cfg.distractors.root} ({bank_info['split']})", markup=False)
 
     results: dict[str, dict] = dict(reused)
     work = run_tasks(cfg, todo, console, show_progress)
     results.update(work.results)
     clean_leftovers(out, tasks)
     if failed := work.failed:
-        raise BuildError(
+        raise ShardsFailed(
             f"{len(failed)} of {len(tasks)} shard task(s) failed ({', '.join(n for n, _ in failed[:5])}"
             f"{', ...' if len(failed) > 5 else ''}): first error: {failed[0][1]}. The {len(results)} finished "
             f"shard(s) are kept; fix the cause and re-run the same command to build the rest."

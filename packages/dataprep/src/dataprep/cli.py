@@ -7,16 +7,20 @@ Commands: ``build`` (-> :mod:`dataprep.build`), ``verify`` (-> :mod:`dataprep.ve
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from dataprep.config import ConfigError, load_config, with_overrides
+from siamcore.progress import console_width
 
-EXIT_ERROR = 1
+# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions").
+EXIT_FAILED = 1  # the command was valid but the work failed (shard tasks, verify found problems)
+EXIT_USAGE = 2  # refused before any work: bad option, config, input path or output folder (click's code)
 EXIT_STRICT_SKIPS = 3
 EXIT_INTERRUPTED = 130
 
@@ -45,13 +49,19 @@ class Dataset(str, Enum):
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, width=console_width(sys.stderr))
 
 
-def _fail(exc: Exception) -> NoReturn:
-    """Print ``exc`` as the error (it says what to do) and exit with :data:`EXIT_ERROR`."""
-    _console().print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(EXIT_ERROR) from None
+def _fail(exc: Exception, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``exc`` as the error (it says what to do) and exit with ``code``. The message is escaped:
+    it quotes paths and names, and rich would eat ``[x]`` in them as markup."""
+    _console().print(f"[bold red]error:[/] {escape(str(exc))}")
+    raise typer.Exit(code) from None
+
+
+def _joined(names: Optional[list[str]]) -> Optional[str]:
+    """Repeated ``--sequences`` values as one comma-separated list (the config's own form)."""
+    return ",".join(names) if names else None
 
 
 @app.command()
@@ -71,22 +81,22 @@ def build(
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(
-        None, help="Output folder. Default: config 'out', else <dataset> under $SIAMTRACK_DATA_OUT, else under "
-        "./shards. Re-running into it resumes (finished shards whose checksum verifies are kept).",
+        None, "--out", "-o", help="Output folder. Default: config 'out', else <dataset> under $SIAMTRACK_DATA_OUT, "
+        "else under ./shards. Re-running into it resumes (finished shards whose checksum verifies are kept).",
         show_default=False,
     ),
     chunks: Optional[str] = typer.Option(
         None, help="TrackingNet chunks, e.g. '0-5' or '0,2,4-5' (TRAIN_k folders). Default: all present.",
         show_default=False,
     ),
-    sequences: Optional[str] = typer.Option(
-        None, "--sequences", help="OTB/VOT/DAVIS/TLP: build only these sequences, e.g. 'Couple,Jogging.1' "
-        "(case-insensitive; a folder name selects all its targets). An unknown name is an error. Default: all.",
-        show_default=False,
+    sequences: Optional[list[str]] = typer.Option(
+        None, "--sequences", help="OTB/VOT/DAVIS/TLP: build only these sequences (repeat or comma-separate), e.g. "
+        "'Couple,Jogging.1' (case-insensitive; a folder name selects all its targets). An unknown name is an "
+        "error. Default: all.", show_default=False,
     ),
-    exclude_sequences: Optional[str] = typer.Option(
-        None, "--exclude-sequences", help="OTB/VOT/DAVIS/TLP: leave these sequences out, e.g. the ones you "
-        "evaluate on: 'Couple,Crossing'. An unknown name is an error.", show_default=False,
+    exclude_sequences: Optional[list[str]] = typer.Option(
+        None, "--exclude-sequences", help="OTB/VOT/DAVIS/TLP: leave these sequences out (repeat or comma-separate), "
+        "e.g. the ones you evaluate on: 'Couple,Crossing'. An unknown name is an error.", show_default=False,
     ),
     workers: Optional[int] = typer.Option(
         None, help="Worker processes of the local Dask cluster (1 thread each). Default: config, else 2.",
@@ -131,7 +141,8 @@ def build(
     Writes OUT/shards/*.lmdb, OUT/manifest/{samples,skipped}.parquet and, last, OUT/build.json.
     Bad inputs are skipped and listed with their reason (exit 0; --strict makes them an error).
     """
-    from dataprep.build import BuildError, run_build
+    from dataprep.build import BuildError, ShardsFailed, run_build
+    from dataprep.config import ConfigError, load_config, with_overrides
     from dataprep.report import build_summary_table
 
     console = _console()
@@ -140,19 +151,21 @@ def build(
         cfg = with_overrides(
             cfg, root=root, out=out, chunks=chunks, workers=workers, scheduler=scheduler,
             pairs_per_sequence=pairs_per_sequence, seed=seed, split=split, distractors=distractors,
-            p_distractor=p_distractor, sequences=sequences, exclude_sequences=exclude_sequences,
+            p_distractor=p_distractor, sequences=_joined(sequences), exclude_sequences=_joined(exclude_sequences),
         )
         result = run_build(cfg, overwrite=overwrite, console=console, show_progress=progress)
+    except ShardsFailed as exc:
+        _fail(exc, EXIT_FAILED)
     except (ConfigError, BuildError) as exc:
         _fail(exc)
     except KeyboardInterrupt:
         console.print("[bold red]interrupted:[/] finished shards are kept; run the same command again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     console.print(build_summary_table(result.build))
-    console.print(f"wrote {result.out_dir} (check it with: dataprep verify {result.out_dir})")
+    console.print(f"wrote {result.out_dir} (check it with: dataprep verify {result.out_dir})", markup=False)
     if result.num_skipped:
         console.print(f"{result.num_skipped} input(s) skipped (build went on without them): list them with "
-                      f"dataprep info {result.out_dir}")
+                      f"dataprep info {result.out_dir}", markup=False)
         if strict:
             console.print(f"[bold red]--strict:[/] {result.num_skipped} input(s) were skipped")
             raise typer.Exit(EXIT_STRICT_SKIPS)
@@ -160,11 +173,11 @@ def build(
 
 @app.command()
 def verify(
-    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="BUILD", help="A build folder (holds build.json)."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Re-read every record of every shard: checksums vs build.json, schema, keys vs manifest, every crop
-    decoded. Exit 1 when anything is wrong."""
+    decoded. Exit 1 when anything is wrong (also when BUILD holds no build)."""
     from dataprep.verify import verify_build
 
     console = _console()
@@ -172,24 +185,24 @@ def verify(
     console.print(f"checked {report.shards} shard(s), {report.records:,} record(s), {report.crops:,} crop(s)")
     if report.problems:
         for p in report.problems[:30]:
-            console.print(f"[red]problem:[/] {p}")
+            console.print(f"[red]problem:[/] {escape(p)}")
         if len(report.problems) > 30:
             console.print(f"... and {len(report.problems) - 30} more")
         console.print(f"[bold red]{len(report.problems)} problem(s)[/]: rebuild with `dataprep build` into the same "
                       "folder (damaged shards are rebuilt) or from scratch with --overwrite")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_FAILED)
     console.print("[bold green]OK[/]")
 
 
 @app.command()
-def info(out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json).")) -> None:
+def info(out: Path = typer.Argument(..., metavar="BUILD", help="A build folder (holds build.json).")) -> None:
     """Print a summary of a finished build: config, views, pairs by class/chunk, skipped inputs."""
     from siamcore.schema import SchemaError
     from siamcore.shards import open_build
 
     from dataprep.report import info_tables
 
-    console = Console()
+    console = Console(width=console_width(sys.stdout))
     try:
         build_info = open_build(out)
     except (FileNotFoundError, SchemaError) as exc:
@@ -200,7 +213,7 @@ def info(out: Path = typer.Argument(..., metavar="OUT", help="A build folder (ho
 
 @app.command()
 def show(
-    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="BUILD", help="A build folder (holds build.json)."),
     png: Path = typer.Option(Path("pairs.png"), "--out", "-o", help="The grid PNG to write."),
     n: int = typer.Option(16, "--n", help="Number of pairs to show."),
     dataset: Optional[str] = typer.Option(None, help="Only pairs of this dataset.", show_default=False),
@@ -226,14 +239,14 @@ def show(
         result = show_pairs(out, png, n=n, where=where or [], dataset=dataset, seed=seed, html_dir=html_dir, cols=cols)
     except (FileNotFoundError, SchemaError, ShowError) as exc:
         _fail(exc)
-    console.print(f"wrote {result.png.absolute()} ({len(result.records)} pairs)")
+    console.print(f"wrote {result.png.absolute()} ({len(result.records)} pairs)", markup=False)
     if result.html is not None:
-        console.print(f"wrote {result.html.absolute()}")
+        console.print(f"wrote {result.html.absolute()}", markup=False)
 
 
 @app.command()
 def stats(
-    out: Path = typer.Argument(..., metavar="OUT", help="A build folder (holds build.json)."),
+    out: Path = typer.Argument(..., metavar="BUILD", help="A build folder (holds build.json)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write histograms as a PNG (matplotlib).",
                                         show_default=False),
     top: int = typer.Option(20, help="Classes listed."),
@@ -248,12 +261,12 @@ def stats(
         numbers, title = build_stats(out)
     except (FileNotFoundError, SchemaError) as exc:
         _fail(exc)
-    console = Console()
+    console = Console(width=console_width(sys.stdout))
     for table in stats_tables(numbers, title, top):
         console.print(table)
     if plot is not None:
         plot_stats(numbers, plot, title, top)
-        _console().print(f"wrote {plot.absolute()}")
+        _console().print(f"wrote {plot.absolute()}", markup=False)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rich.markup import escape
 from rich.table import Table
 
 from siamcore.shards import BuildInfo
@@ -24,19 +25,20 @@ def human_bytes(n: float) -> str:
 
 
 def key_value_table(title: str, rows: list[tuple[str, str]], right: bool = True) -> Table:
-    """A two-column overview: bold names, values (right-aligned numbers unless ``right`` is False)."""
-    t = Table(title=title, show_header=False, title_justify="left")
+    """A two-column overview: bold names, values (right-aligned numbers unless ``right`` is False).
+    Title and cells are escaped: they hold paths and names that rich would read as markup."""
+    t = Table(title=escape(title), show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column(justify="right" if right else "left")
     for name, value in rows:
-        t.add_row(name, value)
+        t.add_row(escape(name), escape(value))
     return t
 
 
 def counts_table(title: str, column: str, counts: dict, total: int | None = None, limit: int | None = None) -> Table:
     """``column | pairs [| share of total]`` for ``counts`` in their order; past ``limit`` rows, one
-    "(N more)" row sums the rest."""
-    t = Table(title=title, title_justify="left")
+    "(N more)" row sums the rest. Names (classes, datasets) are escaped: rich would read ``[x]`` as markup."""
+    t = Table(title=escape(title), title_justify="left")
     t.add_column(column)
     t.add_column("pairs", justify="right")
     if total is not None:
@@ -45,7 +47,7 @@ def counts_table(title: str, column: str, counts: dict, total: int | None = None
 
     def row(name: str, c: int) -> None:
         share = [(f"{c / total:.1%}" if total else "-")] if total is not None else []
-        t.add_row(name, f"{c:,}", *share)
+        t.add_row(escape(name), f"{c:,}", *share)
 
     for k, c in items[:limit]:
         row(str(k), c)
@@ -106,7 +108,7 @@ def info_tables(info: BuildInfo, top: int = 12) -> list[Table]:
     for col in ("name", "role", "size", "context", "extent"):
         views.add_column(col)
     for name, v in info.views.items():
-        views.add_row(name, v["role"], str(v["size"]), str(v["context"]), str(v["extent"]))
+        views.add_row(escape(name), escape(v["role"]), str(v["size"]), str(v["context"]), str(v["extent"]))
     tables.append(views)
 
     if info.samples_path.is_file():
@@ -121,7 +123,7 @@ def info_tables(info: BuildInfo, top: int = 12) -> list[Table]:
     t.add_column("reason")
     t.add_column("count", justify="right")
     for reason, n in skipped.items():
-        t.add_row(reason, f"{n:,}")
+        t.add_row(escape(reason), f"{n:,}")
     if not skipped:
         t.add_row("(none)", "0")
     tables.append(t)
@@ -138,5 +140,5 @@ def skipped_details_table(rows: list[dict], limit: int) -> Table:
     t.add_column("reason")
     t.add_column("detail", overflow="fold")
     for r in rows[:limit]:
-        t.add_row(r["where"], r["reason"], r["detail"])
+        t.add_row(escape(str(r["where"])), escape(str(r["reason"])), escape(str(r["detail"])))
     return t

@@ -1,4 +1,4 @@
-"""``dataprep show OUT``: look at pairs before training on them (a grid PNG, an HTML gallery).
+"""``dataprep show BUILD``: look at pairs before training on them (a grid PNG, an HTML gallery).
 
 Each cell shows the exemplar crop | the search crop side by side at the same height (the exemplar
 enlarged), with the target box in **blue**, the guide box in **green** and pasted distractors in

@@ -1,4 +1,4 @@
-"""``dataprep stats OUT``: what a build holds, from its manifest (no shard is opened).
+"""``dataprep stats BUILD``: what a build holds, from its manifest (no shard is opened).
 
 Counts per dataset and class, negative and distractor rates, record flags, the target's size and
 aspect in the primary search crop (histograms), and bytes per record; as terminal tables, and with

@@ -1,4 +1,4 @@
-"""``dataprep verify OUT``: re-read every record of every shard and check it against ``build.json``.
+"""``dataprep verify BUILD``: re-read every record of every shard and check it against ``build.json``.
 
 Checks: each shard file's sha256 and record count, the manifest files' sha256, that the shard's
 keys are exactly the manifest's keys for it, that every record unpacks under the current schema
@@ -8,6 +8,7 @@ with its LMDB key, and that every crop decodes as a ``size x size`` RGB JPEG wit
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SchemaError, unpack
 from siamcore.shards import file_sha256, open_build
 
@@ -68,7 +70,7 @@ def _check_record(key: str, raw: bytes, views: dict, problems: list[str]) -> int
 
 
 def verify_build(out_dir: str | Path, console: Console | None = None, show_progress: bool = True) -> VerifyReport:
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, width=console_width(sys.stderr))
     report = VerifyReport(Path(out_dir))
     problems = report.problems
     try:
@@ -91,9 +93,10 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
             keys_by_shard[shard].add(key)
 
     total = info.num_records
+    plain = plain_progress(show_progress, "verify", total, "records", console.file)
     with Progress(
         TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeRemainingColumn(),
-        console=console, disable=not show_progress,
+        console=console, disable=not show_progress or plain is not None,
     ) as progress:
         bar = progress.add_task("verify", total=total)
         for shard in info.shards:
@@ -101,6 +104,8 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
             if not shard.path.is_file():
                 problems.append(f"shard {shard.name}: file missing ({shard.path})")
                 progress.advance(bar, shard.records)
+                if plain is not None:
+                    plain.update(advance=shard.records)
                 continue
             if file_sha256(shard.path) != shard.sha256:
                 problems.append(f"shard {shard.name}: sha256 differs from build.json (file changed or corrupt)")
@@ -112,6 +117,8 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                     report.records += 1
                     report.crops += _check_record(key, raw, info.views, problems)
                     progress.advance(bar)
+                    if plain is not None:
+                        plain.update(advance=1)
             except Exception as exc:  # LMDB raises on a damaged file
                 problems.append(f"shard {shard.name}: cannot be read: {type(exc).__name__}: {exc}")
             finally:
@@ -120,4 +127,6 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                 problems.append(f"shard {shard.name}: {len(seen)} records, build.json says {shard.records}")
             if seen != keys_by_shard.get(shard.name, set()):
                 problems.append(f"shard {shard.name}: keys differ from manifest/samples.parquet")
+    if plain is not None:
+        plain.finish()
     return report

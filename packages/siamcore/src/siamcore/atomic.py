@@ -28,12 +28,18 @@ def temp_path(path: str | os.PathLike) -> Path:
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path to write ``path``'s content to (by any means, e.g. LMDB); when the block
-    ends without an exception it is renamed to ``path``. The caller syncs the temp file's data."""
+    ends without an exception it is renamed to ``path``. The caller syncs the temp file's data.
+
+    The file gets the mode a plain ``open()`` would give (``0o666 & ~umask``): writers that create
+    private temp files (safetensors: 0600) or executable ones (LMDB: 0755) would otherwise leave
+    files that colleagues on a shared filesystem cannot read, or that look like programs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
         yield tmp
+        if tmp.is_file():
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
         fsync_dir(path.parent)
     finally:
@@ -59,6 +65,20 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Pretty, key-sorted JSON, no NaN (stable bytes for stable content)."""
     text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def current_umask() -> int:
+    """The process umask. Read from ``/proc`` where possible, because setting it to read it back
+    (the only portable way) briefly changes the mode of files other threads create meanwhile."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:  # pragma: no cover - no procfs (macOS ...)
+        pass
+    mask = os.umask(0o022)  # pragma: no cover
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
 
 
 def fsync_dir(path: str | os.PathLike) -> None:

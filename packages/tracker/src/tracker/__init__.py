@@ -5,5 +5,6 @@
 - :mod:`tracker.datasets`: OTB/VOT sequences (re-exported from :mod:`siamcore.datasets`), frame folders,
   videos, OTB-format result files.
 - :mod:`tracker.metrics` (pure), :mod:`tracker.evaluate` (OPE runs, scoring), :mod:`tracker.plots`,
-  :mod:`tracker.render`; :mod:`tracker.cli` is the ``tracker`` command.
+  :mod:`tracker.render` (annotated H.264 mp4 / compact GIF), :mod:`tracker.interactive` (``--select``);
+  :mod:`tracker.cli` is the ``tracker`` command.
 """

@@ -2,7 +2,7 @@
 
     tracker run   --weights W --source SRC [--init x,y,w,h] [--out boxes.txt] [--render out.mp4|out.gif]
     tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR
-    tracker score --results DIR [DIR ...] --root PATH [--json FILE] [--plot-dir D]
+    tracker score --results DIR [DIR ...] --root PATH [--json FILE] [--plot-dir D [--attributes]]
     tracker tune  --weights W --root PATH [--layout davis] --grid window_influence=0.2,0.4 ... --out best.toml
 
 Weights: a safetensors file (model named by its metadata, or ``--model``) or a trainer run folder
@@ -12,25 +12,29 @@ Weights: a safetensors file (model named by its metadata, or ``--model``) or a t
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
+
+from siamcore.progress import PlainProgress, console_width, is_terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
-console = Console(stderr=True)
+console = Console(stderr=True, width=console_width(sys.stderr))
 
 WeightsOpt = Annotated[Path, typer.Option("--weights", "-w", help="Weights file (.safetensors) or trainer run folder.")]
 ModelOpt = Annotated[
     str | None, typer.Option(help="Model name when the weights file does not say (siamfc, siamrpn, ...).")
 ]
 ParamsOpt = Annotated[Path | None, typer.Option(help="Tracking hyper-parameters TOML (pipelines/track/<model>.toml).")]
-DeviceOpt = Annotated[str, typer.Option(help="torch device: cpu, cuda, cuda:1 ...")]
+DeviceOpt = Annotated[str, typer.Option(help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1.")]
 ThreadsOpt = Annotated[int, typer.Option(help="CPU threads for torch (0 = torch's default).")]
 SequencesOpt = Annotated[list[str] | None, typer.Option(help="Only these sequences (repeat or comma-separate).")]
 InvalidGtOpt = Annotated[str, typer.Option(
@@ -38,9 +42,16 @@ InvalidGtOpt = Annotated[str, typer.Option(
          "precision) or 'exclude'.")]
 
 
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
+# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions").
+EXIT_FAILED = 1  # the command was valid but the work failed (no frame read, no sequence tracked)
+EXIT_USAGE = 2  # refused: bad option, weights, params, source or benchmark root (click's code)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print the error and exit. ``message`` quotes paths and names, so it is escaped: rich would eat
+    bracketed text such as ``clip[1].mp4`` as markup."""
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
 
 
 def _setup_torch(threads: int, device: str) -> None:
@@ -52,7 +63,9 @@ def _setup_torch(threads: int, device: str) -> None:
         _fail(f"--device {device} asked for but CUDA is not available; use --device cpu")
 
 
-def _parse_box(text: str) -> np.ndarray:
+def _parse_box(text: str):
+    import numpy as np
+
     try:
         values = [float(v) for v in text.replace(" ", "").split(",")]
     except ValueError:
@@ -62,16 +75,47 @@ def _parse_box(text: str) -> np.ndarray:
     return np.asarray(values)
 
 
-def _progress() -> Progress:
+def _progress(unit: str) -> Progress | _PlainBar:
+    """A rich bar on a terminal; in a log (stderr redirected) plain lines at a steady interval instead,
+    since a bar written to a file shows nothing until it ends."""
+    if not is_terminal(console.file):
+        return _PlainBar(unit)
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[fps]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
     )
 
 
+class _PlainBar:
+    """The part of rich's Progress that the commands use (one task), printed as :class:`PlainProgress` lines."""
+
+    def __init__(self, unit: str):
+        self.unit = unit
+        self.console = console
+        self.plain: PlainProgress | None = None
+
+    def __enter__(self) -> _PlainBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.plain is not None:
+            self.plain.finish()
+
+    def add_task(self, description: str, total: int | None = None, fps: str = "") -> int:
+        self.plain = PlainProgress(Text.from_markup(description).plain, total, self.unit, self.console.file)
+        return 0
+
+    def update(self, task: int, advance: int = 0, fps: str | None = None) -> None:
+        self.plain.update(advance=advance, extra=fps)
+
+
 def _load_tracker(weights: Path, model: str | None, params: Path | None, device: str):
+    import torch
+
     from .online import ParamsError, load_tracker
 
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         return load_tracker(weights, model_name=model, params_path=params, device=device)
     except KeyError as e:  # unknown model name; str() of a KeyError would add quotes
@@ -83,31 +127,45 @@ def _load_tracker(weights: Path, model: str | None, params: Path | None, device:
 @app.command()
 def run(
     weights: WeightsOpt,
-    source: Annotated[Path, typer.Option(help="Video file, folder of frames, or OTB/VOT sequence folder.")],
+    source: Annotated[Path, typer.Option(
+        help="Video file, folder of frames, OTB/VOT sequence folder, or a camera number (0: the first webcam; "
+             "Ctrl-C stops it and keeps what was tracked).")],
     init: Annotated[str | None, typer.Option(
         help="First-frame box x,y,w,h in 0-based pixels (default: the OTB/VOT ground truth's first box).")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Write the boxes here (OTB format: x,y,w,h per line, 1-based).")] = None,
-    render: Annotated[Path | None, typer.Option(help="Render the boxes into a video: .mp4, .avi or .gif.")] = None,
+        "--out", "-o", help="Write the boxes here (OTB format: x,y,w,h per line, 1-based).")] = None,
+    render: Annotated[Path | None, typer.Option(
+        help="Render the boxes, the tracker's confidence and a legend into a video: .mp4 (H.264, plays in "
+             "browsers), .avi (MJPEG) or .gif (360 px wide; frames skipped only to stay under 3 MB).")] = None,
     show_gt: Annotated[bool, typer.Option(help="Also draw the ground truth (green) when the source has it.")] = False,
     target: Annotated[int, typer.Option(help="Target number in two-target OTB folders (Jogging, Skating2).")] = 1,
+    select: Annotated[bool, typer.Option(
+        help="Draw the first box with the mouse on the first frame (needs a display and OpenCV with a GUI).")] = False,
+    max_frames: Annotated[int, typer.Option(help="Stop after this many frames (0: all).", min=0)] = 0,
     model: ModelOpt = None,
     params: ParamsOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
 ) -> None:
     """Track one target through a video and write its boxes and/or a rendered video."""
-    from .datasets import open_source, write_results
-    from .render import GT_COLOUR_RGB, VideoSink, draw_box
+    import numpy as np
 
+    from .datasets import open_source, write_results
+    from .interactive import gui_problem, select_box_xywh
+    from .render import VideoSink, annotate
+
+    if select and init:
+        _fail("give the first box either with --init or with --select, not both")
+    if select and (problem := gui_problem()):
+        _fail(f"--select needs a window to draw the box in, but {problem}. Give the box with --init x,y,w,h")
     _setup_torch(threads, device)
     try:
         src = open_source(source, otb_target=target)
     except ValueError as e:
         _fail(str(e))
     box0 = _parse_box(init) if init else src.init_box_xywh
-    if box0 is None:
-        _fail(f"{source} has no ground truth: give the first box with --init x,y,w,h")
+    if box0 is None and not select:
+        _fail(f"{source} has no ground truth: give the first box with --init x,y,w,h or draw it with --select")
     try:
         sink = VideoSink(render, fps=src.fps) if render else None
     except ValueError as e:
@@ -115,10 +173,15 @@ def run(
     tracker = _load_tracker(weights, model, params, device)
     gt = src.sequence.gt_xywh if (show_gt and src.sequence is not None) else None
     boxes, track_s, start = [], 0.0, time.perf_counter()
+    total = min(len(src) or max_frames, max_frames) if max_frames else len(src) or None
     try:
-        with _progress() as progress:
-            task = progress.add_task(f"{tracker.name} on {source.name}", total=len(src) or None, fps="")
+        with _progress("frames") as progress:
+            task = progress.add_task(f"{tracker.name} on {escape(source.name)}", total=total, fps="")
             for i, frame in enumerate(src.frames()):
+                if max_frames and i >= max_frames:
+                    break
+                if i == 0 and select:
+                    box0 = select_box_xywh(frame)
                 t0 = time.perf_counter()
                 if i == 0:
                     tracker.init(frame, box0)
@@ -128,15 +191,17 @@ def run(
                 track_s += time.perf_counter() - t0
                 boxes.append(box)
                 if sink is not None:
-                    shown = frame if gt is None or i >= len(gt) else draw_box(frame, gt[i], GT_COLOUR_RGB)
-                    sink.write(draw_box(shown, box, label=f"{score:.2f}"))
+                    gt_box = None if gt is None else gt[i] if i < len(gt) else np.full(4, np.nan)
+                    sink.write(annotate(frame, box, score, gt_box, max_width_px=sink.max_width_px))
                 progress.update(task, advance=1, fps=f"{len(boxes) / track_s:.1f} fps")
+    except KeyboardInterrupt:  # how a camera run ends: keep what was tracked
+        console.print(f"stopped after {len(boxes)} frames (Ctrl-C)")
     except (ValueError, RuntimeError) as e:
         if sink is not None:
             sink.abort()
-        _fail(str(e))
+        _fail(str(e), EXIT_FAILED)
     if not boxes:
-        _fail(f"{source}: no frames could be read")
+        _fail(f"{source}: no frames could be read", EXIT_FAILED)
     total_s = time.perf_counter() - start
     if out:
         write_results(out, np.asarray(boxes))
@@ -145,7 +210,8 @@ def run(
     console.print(
         f"[green]done[/]: {len(boxes)} frames, tracker {len(boxes) / track_s:.1f} fps, "
         f"{len(boxes) / total_s:.1f} fps with decode{' and render' if sink else ''}"
-        + (f"; boxes -> {out}" if out else "") + (f"; video -> {render}" if render else "")
+        + (f"; boxes -> {escape(str(out))}" if out else "") + (f"; video -> {escape(str(render))}" if render else "")
+        + (f" (1 frame in {sink.frame_step}, to stay small)" if sink is not None and sink.frame_step > 1 else "")
     )
 
 
@@ -167,6 +233,7 @@ def _load_benchmark(benchmark: str, root: Path, sequences: list[str] | None):
 
 
 def _print_table(folder_scores, per_sequence: bool) -> None:
+    """Tracker and sequence names come from folder and file names, so they are escaped (rich markup)."""
     table = Table(title="OPE scores")
     for col in ("tracker", "AUC", "P@20px", "norm P@0.2", "sequences", "frames"):
         table.add_column(col, justify="left" if col == "tracker" else "right")
@@ -175,24 +242,25 @@ def _print_table(folder_scores, per_sequence: bool) -> None:
             continue
         s = fs.scores()
         frames = sum(v["frames"] for v in s["sequences"].values())
-        table.add_row(fs.name, f"{s['auc']:.3f}", f"{s['precision']:.3f}", f"{s['norm_precision']:.3f}",
+        table.add_row(escape(fs.name), f"{s['auc']:.3f}", f"{s['precision']:.3f}", f"{s['norm_precision']:.3f}",
                       str(len(s["sequences"])), str(frames))
     console.print(table)
     if per_sequence:
         for fs in folder_scores:
-            t = Table(title=f"{fs.name}: per sequence")
+            t = Table(title=f"{escape(fs.name)}: per sequence")
             for col in ("sequence", "AUC", "P@20px", "norm P@0.2", "frames"):
                 t.add_column(col, justify="left" if col == "sequence" else "right")
             for name, c in fs.curves.items():
-                t.add_row(name, f"{c.auc:.3f}", f"{c.precision_at_20:.3f}", f"{c.norm_precision_at_02:.3f}",
+                t.add_row(escape(name), f"{c.auc:.3f}", f"{c.precision_at_20:.3f}", f"{c.norm_precision_at_02:.3f}",
                           str(c.frames))
             console.print(t)
     for fs in folder_scores:
         if fs.missing:
             missing = ", ".join(fs.missing)
-            console.print(f"[yellow]{fs.name}: no results for {len(fs.missing)} sequence(s): {missing}[/]")
+            console.print(f"{fs.name}: no results for {len(fs.missing)} sequence(s): {missing}", style="yellow",
+                          markup=False)
         for w in fs.warnings:
-            console.print(f"[yellow]{fs.name}: {w}[/]")
+            console.print(f"{fs.name}: {w}", style="yellow", markup=False)
 
 
 EVAL_HELP = (
@@ -214,7 +282,8 @@ def evaluate(
     root: Annotated[Path, typer.Option(
         help="Benchmark root: OTB sequence folders (and OTB2015.json for frame ranges).")],
     weights: WeightsOpt,
-    out: Annotated[Path, typer.Option(help="Output folder: <out>/<tracker>/<seq>.txt, <out>/scores.json, plots.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: <out>/<tracker>/<seq>.txt, <out>/scores.json, plots.")],
     benchmark: Annotated[str, typer.Option(help="Benchmark layout (otb).")] = "otb",
     sequences: SequencesOpt = None,
     name: Annotated[str | None, typer.Option(
@@ -224,7 +293,7 @@ def evaluate(
     per_sequence: Annotated[bool, typer.Option(help="Also print per-sequence scores.")] = True,
     model: ModelOpt = None,
     params: ParamsOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
     more_sequences: Annotated[list[str] | None, typer.Argument(help="More sequence names (--sequences A B works).",
                                                                show_default=False)] = None,
@@ -241,8 +310,8 @@ def evaluate(
     seqs = _load_benchmark(benchmark, root, sequences)
     tracker = _load_tracker(weights, model, params, device)
     tracker_name = name or tracker.name
-    with _progress() as progress:
-        task = progress.add_task(f"{tracker_name} OPE", total=sum(len(s) for s in seqs), fps="")
+    with _progress("frames") as progress:
+        task = progress.add_task(f"{escape(tracker_name)} OPE", total=sum(len(s) for s in seqs), fps="")
         start = time.perf_counter()
         done = [0]
 
@@ -252,18 +321,18 @@ def evaluate(
 
         def on_sequence(seq_name, seq_run) -> None:
             if seq_run is None:
-                progress.console.print(f"  {seq_name}: kept existing results")
+                progress.console.print(f"  {seq_name}: kept existing results", markup=False)
                 progress.update(task, advance=next(len(s) for s in seqs if s.name == seq_name))
             else:
                 n, fps = len(seq_run.boxes_xywh), seq_run.track_fps
-                progress.console.print(f"  {seq_name}: {n} frames, {fps:.1f} fps")
+                progress.console.print(f"  {seq_name}: {n} frames, {fps:.1f} fps", markup=False)
 
         report = run_ope(tracker, seqs, out, tracker_name, resume=resume, on_frame=on_frame, on_sequence=on_sequence)
     for seq_name, reason in report.skipped.items():
-        console.print(f"[yellow]skipped {seq_name}: {reason}[/]")
+        console.print(f"skipped {seq_name}: {reason}", style="yellow", markup=False)
     fs = score_folder(report.tracker_dir, seqs, invalid_gt, name=tracker_name)
     if not fs.curves:
-        _fail("no sequence could be tracked; see the skipped reasons above")
+        _fail("no sequence could be tracked; see the skipped reasons above", EXIT_FAILED)
     scores_path = out / "scores.json"
     scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
     scores[tracker_name] = fs.scores()
@@ -271,7 +340,7 @@ def evaluate(
     plots = plot_all({tracker_name: fs.curves}, out)
     _print_table([fs], per_sequence)
     plot_names = ", ".join(p.name for p in plots)
-    console.print(f"results -> {report.tracker_dir}, scores -> {scores_path}, plots -> {plot_names}")
+    console.print(f"results -> {report.tracker_dir}, scores -> {scores_path}, plots -> {plot_names}", markup=False)
 
 
 @app.command()
@@ -287,14 +356,20 @@ def score(
     sequences: SequencesOpt = None,
     invalid_gt: InvalidGtOpt = "otb",
     per_sequence: Annotated[bool, typer.Option(help="Also print per-sequence scores.")] = False,
+    attributes: Annotated[bool, typer.Option(
+        "--attributes", help="Also draw one success plot per sequence attribute (OTB attrs.txt: IV, SV, OCC, "
+                             "DEF ...) in --plot-dir.")] = False,
     more_results: Annotated[list[Path] | None, typer.Argument(help="More result folders (--results A B C works).",
                                                               show_default=False)] = None,
 ) -> None:
-    """Score existing result folders of any tracker (OTB format) and draw the plots."""
+    """Score existing result folders of any tracker (OTB format) and draw the plots. Trackers are ranked
+    on the sequences all of them have results for; the others are listed as left out."""
     results = [*results, *(more_results or [])]
-    from .evaluate import expand_result_dirs, score_folder, scores_json, write_scores_json
-    from .plots import plot_all
+    from .evaluate import common_sequences, expand_result_dirs, score_folder, scores_json, write_scores_json
+    from .plots import plot_all, plot_attributes
 
+    if attributes and not plot_dir:
+        _fail("--attributes draws plots: give --plot-dir too")
     seqs = _load_benchmark(benchmark, root, sequences)
     try:
         dirs = expand_result_dirs(results)
@@ -306,13 +381,28 @@ def score(
     folder_scores = [score_folder(d, seqs, invalid_gt, name=n) for d, n in zip(dirs, names)]
     if not any(fs.curves for fs in folder_scores):
         _fail("no result file matched any sequence; check --root and the result file names (<seq>.txt)")
+    try:
+        folder_scores, dropped = common_sequences(folder_scores)
+    except ValueError as e:
+        _fail(str(e))
     _print_table(folder_scores, per_sequence)
+    for name, left_out in dropped.items():
+        console.print(f"[yellow]{escape(name)}: {len(left_out)} sequence(s) left out, not in every tracker's "
+                      f"results: {escape(', '.join(left_out))}[/]")
+    if dropped:
+        console.print(f"all trackers scored on the {len(folder_scores[0].curves)} sequence(s) they have in common")
     if json_path:
         write_scores_json(json_path, scores_json(folder_scores))
-        console.print(f"scores -> {json_path}")
+        console.print(f"scores -> {json_path}", markup=False)
     if plot_dir:
-        plots = plot_all({fs.name: fs.curves for fs in folder_scores if fs.curves}, plot_dir)
-        console.print(f"plots -> {', '.join(str(p) for p in plots)}")
+        per_tracker = {fs.name: fs.curves for fs in folder_scores}
+        plots = plot_all(per_tracker, plot_dir)
+        if attributes:
+            attribute_plots = plot_attributes(per_tracker, {s.name: s.attributes for s in seqs}, plot_dir)
+            if not attribute_plots:
+                console.print("[yellow]no attributes known for these sequences (OTB: attrs.txt in each folder)[/]")
+            plots += attribute_plots
+        console.print(f"plots -> {', '.join(str(p) for p in plots)}", markup=False)
 
 
 @app.command()
@@ -325,11 +415,12 @@ def tune(
              "--grid penalty_k=0.05,0.1 --grid lr=0.3,0.5. Keys: those of pipelines/track/<model>.toml.")],
     layout: Annotated[str, typer.Option(help="Layout of --root: otb, vot, davis or tlp.")] = "otb",
     sequences: SequencesOpt = None,
-    out: Annotated[Path | None, typer.Option(help="Write the best parameters here (a --params TOML file).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the best parameters here (a --params TOML file).")] = None,
     model: ModelOpt = None,
     params: Annotated[Path | None, typer.Option(
         help="Start from these parameters (default: the model's, pipelines/track/<model>.toml).")] = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
 ) -> None:
     """Grid-search the tracking hyper-parameters (window influence, change penalty, size lr ...) by OPE
@@ -357,23 +448,23 @@ def tune(
     except ParamsError as e:
         _fail(str(e))
     frames = sum(len(s) for s in seqs)
-    console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {root}")
-    with _progress() as progress:
+    console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {root}", markup=False)
+    with _progress("parameter sets") as progress:
         task = progress.add_task("tune", total=len(points), fps="")
         results = run_tune(tracker.model, seqs, points, on_result=lambda r: progress.update(
-            task, advance=1, fps=f"AUC {r.auc:.3f} at {', '.join(f'{k}={v}' for k, v in r.changed.items())}"))
+            task, advance=1, fps=escape(f"AUC {r.auc:.3f} at {', '.join(f'{k}={v}' for k, v in r.changed.items())}")))
     table = Table(title=f"OPE success AUC on {len(seqs)} sequence(s), best first")
     for col in (*values, "AUC", *(s.name for s in seqs)):
-        table.add_column(col, justify="right")
+        table.add_column(escape(col), justify="right")
     for r in results:
-        table.add_row(*(str(r.changed[k]) for k in values), f"{r.auc:.3f}",
+        table.add_row(*(escape(str(r.changed[k])) for k in values), f"{r.auc:.3f}",
                       *(f"{r.per_sequence[s.name]:.3f}" for s in seqs))
     console.print(table)
     if out is not None:
         names = ", ".join(s.name for s in seqs)
         write_bytes_atomic(out, params_toml(results[0].params, f"tracker tune: best of {len(points)} on {root} "
                                                                 f"({names}): AUC {results[0].auc:.3f}").encode())
-        console.print(f"best parameters -> {out} (use with --params)")
+        console.print(f"best parameters -> {out} (use with --params)", markup=False)
 
 
 def _toml_value(text: str):

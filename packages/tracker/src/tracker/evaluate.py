@@ -4,7 +4,8 @@
 and counted, as the OTB toolkit does) and writes ``<out>/<tracker>/<seq>.txt`` in OTB format;
 ``score_folders`` reads result folders of any tracker and scores them with :mod:`tracker.metrics`
 (see there for the protocol). A sequence that cannot be tracked (unreadable frame ...) or scored
-(no result file) is skipped with a recorded reason, never silently.
+(no result file) is skipped with a recorded reason, never silently; ``common_sequences`` then ranks
+several trackers on the sequences they all have.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,27 @@ def expand_result_dirs(dirs: list[Path]) -> list[Path]:
             raise ValueError(f"{d} holds no result files (<seq>.txt) nor tracker folders with them")
         out.extend(subs)
     return out
+
+
+def common_sequences(folder_scores: list[FolderScore]) -> tuple[list[FolderScore], dict[str, list[str]]]:
+    """Every tracker restricted to the sequences all of them have results for, and what each one lost.
+
+    Means over different sequence sets do not compare (a 2-sequence run would be ranked next to
+    100-sequence results), so trackers are ranked on their common sequences only. Returns the
+    restricted scores and ``{tracker: [left-out sequence, ...]}`` for the trackers that lost some;
+    ValueError when no sequence is common to all (a tracker without any result included).
+    """
+    if not folder_scores:
+        raise ValueError("no result folders to score")
+    common = set.intersection(*(set(fs.curves) for fs in folder_scores))
+    if not common:
+        counts = ", ".join(f"{fs.name} {len(fs.curves)}" for fs in folder_scores)
+        raise ValueError(f"no sequence has results from every tracker (sequences scored: {counts}); "
+                         "score these folders separately or give them results on the same sequences")
+    restricted = [replace(fs, curves={k: v for k, v in fs.curves.items() if k in common}) for fs in folder_scores]
+    dropped = {fs.name: [k for k in fs.curves if k not in common]
+               for fs in folder_scores if len(fs.curves) > len(common)}
+    return restricted, dropped
 
 
 def scores_json(folder_scores: list[FolderScore]) -> dict:

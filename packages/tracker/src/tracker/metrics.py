@@ -160,3 +160,34 @@ def tracker_scores(per_sequence: dict[str, SequenceCurves]) -> dict:
         "norm_precision": overall.norm_precision_at_02,
         "sequences": {name: c.summary() for name, c in per_sequence.items()},
     }
+
+
+# The OTB toolkit's attribute codes (attrs.txt) and the names its per-attribute plots carry, in its
+# order (``attName`` in the toolkit's perfPlot.m).
+OTB_ATTRIBUTES = {
+    "IV": "illumination variation",
+    "OPR": "out-of-plane rotation",
+    "SV": "scale variation",
+    "OCC": "occlusion",
+    "DEF": "deformation",
+    "MB": "motion blur",
+    "FM": "fast motion",
+    "IPR": "in-plane rotation",
+    "OV": "out of view",
+    "BC": "background clutter",
+    "LR": "low resolution",
+}
+
+
+def sequences_by_attribute(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``{attribute: [sequence, ...]}`` from ``{sequence: [attribute, ...]}``, for per-attribute scores.
+
+    OTB codes come in the toolkit's order, other tags (VOT's) after them alphabetically; attributes no
+    sequence has are left out, so every group can be averaged. Sequences keep their given order.
+    """
+    groups: dict[str, list[str]] = {}
+    for seq, attrs in attributes.items():
+        for attr in dict.fromkeys(attrs):
+            groups.setdefault(attr, []).append(seq)
+    order = list(OTB_ATTRIBUTES)
+    return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from siamcore.atomic import atomic_path, write_bytes_atomic
 from torch import nn
@@ -27,6 +27,7 @@ from torch import nn
 from .models import create_model, resolve_name
 
 FORMAT = "siamtrack"
+NOT_WEIGHTS = "not a siamtrack/safetensors weights file"
 
 
 def model_info(model: nn.Module) -> dict:
@@ -58,7 +59,7 @@ def save_model(model: nn.Module, path) -> Path:
 
 def read_metadata(path) -> dict:
     """The safetensors metadata of ``path`` (``{}`` when it has none)."""
-    with safe_open(str(path), framework="pt") as f:
+    with _open_safetensors(path) as f:
         return dict(f.metadata() or {})
 
 
@@ -186,8 +187,16 @@ def _convert_siamfc_file(state: dict, metadata: dict, model: nn.Module) -> dict:
 _FOREIGN = {"siamfc-alexnet": _convert_siamfc_file}
 
 
+def _open_safetensors(path: Path):
+    """``safe_open``, with a one-line ValueError (that the CLI prints) for a file that is not safetensors."""
+    try:
+        return safe_open(str(path), framework="pt")
+    except SafetensorError as exc:
+        raise ValueError(f"{path} is {NOT_WEIGHTS}") from exc
+
+
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    with safe_open(str(path), framework="pt") as f:
+    with _open_safetensors(path) as f:
         return {k: f.get_tensor(k) for k in f.keys()}
 
 
@@ -195,7 +204,8 @@ def _torch_load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # the unpickler refuses anything but tensors and plain containers
-        raise ValueError(f"{path} is not a plain tensor state dict (loaded with weights_only=True): {exc}") from exc
+        # torch's own message is ten lines suggesting weights_only=False, which must never be followed.
+        raise ValueError(f"{path} is {NOT_WEIGHTS}, nor a torch state dict of plain tensors") from exc
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

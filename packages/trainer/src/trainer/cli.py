@@ -2,30 +2,41 @@
 
     trainer fit --config pipelines/train/siamrpn.toml --shards shards/vid shards/trackingnet
     trainer fit --resume runs/siamrpn-20250101-120000
-    torchrun --nproc_per_node 4 -m trainer.cli fit --config ... --shards ... --run-dir runs/x
+    torchrun --nproc_per_node 4 -m trainer fit --config ... --shards ... --run-dir runs/x
     trainer export runs/siamrpn-20250101-120000 --out siamrpn.safetensors
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from siamcore.progress import console_width
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Train SiamRPN, SiamConcatRPN and SiamBroadcastRPN on LMDB shards written by `dataprep build`.",
 )
-err = Console(stderr=True, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, width=console_width(sys.stderr))
+
+# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions"); a failure
+# during training is a Python traceback and exit 1.
+EXIT_USAGE = 2  # refused: bad option, config, run folder or shard folders (click's code for usage errors)
+EXIT_INTERRUPTED = 130
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print the error and exit. ``message`` quotes user input (config keys like ``[trian]``, paths), so
+    it is escaped: rich would eat bracketed text as markup."""
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -41,7 +52,9 @@ def fit(
     set_: list[str] = typer.Option(
         [], "--set", help="Override a config value, e.g. --set train.batch_size=32 (repeat --set for more)."
     ),
-    device: Optional[str] = typer.Option(None, "--device", help="cuda | cpu (default: cuda when available)."),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="auto | cuda | cpu (default: config train.device, else auto: cuda when available)."
+    ),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps in total."),
     run_dir: Optional[Path] = typer.Option(
         None, "--run-dir", help="Run folder (config, TensorBoard logs, checkpoints, export). Default runs/<model>-<time>."
@@ -59,7 +72,7 @@ def fit(
 
     Example: trainer fit -c pipelines/train/siamrpn.toml --shards shards/vid shards/trackingnet
 
-    Multi-GPU: torchrun --nproc_per_node 8 -m trainer.cli fit -c ... --shards ... --run-dir runs/x
+    Multi-GPU: torchrun --nproc_per_node 8 -m trainer fit -c ... --shards ... --run-dir runs/x
 
     Ctrl-C stops after the current step and writes a checkpoint; --resume RUN continues exactly.
     """
@@ -109,7 +122,7 @@ def fit(
     except (ConfigError, DataError, ResumeError, FileNotFoundError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        raise typer.Exit(130)
+        raise typer.Exit(EXIT_INTERRUPTED)
     except Exception as exc:
         from siamcore.schema import SchemaError
 
@@ -117,7 +130,7 @@ def fit(
             _fail(str(exc))
         raise
     if not quiet:
-        err.print(f"run folder: {result.run_dir} (step {result.step}, last loss {result.last_loss:.4f})")
+        err.print(f"run folder: {result.run_dir} (step {result.step}, last loss {result.last_loss:.4f})", markup=False)
 
 
 def _agree_on_run_dir(run: Path, device_name: str) -> Path:
@@ -147,7 +160,7 @@ def export(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     for path in written:
-        err.print(f"wrote {path}")
+        err.print(f"wrote {path}", markup=False)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from siamcore.atomic import write_json_atomic
+from siamcore.progress import plain_progress
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig, ConfigError
 from trainer.data import Sources, guide_box, read_pair
@@ -234,20 +235,28 @@ def cached_batch(cache: FeatureCache, plan: EpochPlan, j: int, seed: int) -> dic
 
 
 class _Bar:
+    """The build's progress on stderr: a rich bar on a terminal, plain lines in a log file."""
+
     def __init__(self, enabled: bool, total: int):
         self.bar = None
-        if enabled:
+        self.plain = plain_progress(enabled, "feature cache", total, "crops")
+        if enabled and self.plain is None:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("[bold]feature cache[/]"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("crops"), TimeRemainingColumn())
+                                TextColumn("crops"), TimeRemainingColumn(), console=Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task("cache", total=total)
 
     def advance(self, n: int) -> None:
         if self.bar is not None:
             self.bar.update(self.task, advance=n)
+        if self.plain is not None:
+            self.plain.update(advance=n)
 
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+        if self.plain is not None:
+            self.plain.finish()

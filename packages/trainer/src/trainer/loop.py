@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from siamcore.atomic import atomic_path, write_json_atomic
+from siamcore.progress import console_width, plain_progress
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
 from trainer.data import (
@@ -247,7 +249,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
             save_config(cfg, run_dir / "config.toml")
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if resume else None)
+        # The points at the checkpoint's step were logged before it was saved: purge only later ones
+        # (what an interrupted run logged after its last checkpoint), or the curves lose a point.
+        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step + 1 if resume else None)
         if t.validate and len(sources.val_key):
             validator = Validator(sources, t.batch_size, cfg.data.val_grid)
         if cfg.track_eval.root:
@@ -500,54 +504,77 @@ class _Interval:
         return scalars
 
 
+def _stderr_console():
+    """Where the run's messages go; as wide as needed in a log file (rich would wrap at 80 columns)."""
+    from rich.console import Console
+
+    return Console(stderr=True, width=console_width(sys.stderr))
+
+
 class _Progress:
-    """A rich progress bar (steps, rate, ETA, last loss) on the main process; silent elsewhere."""
+    """Progress (steps, rate, ETA, last loss, pairs/s) on the main process, silent elsewhere: a rich
+    bar on a terminal; plain lines at a steady interval when stderr is a log file, where a bar would
+    show nothing until the run ends."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.console = _stderr_console()
         self.bar = None
         self.task = None
+        self.plain = None
+        self.epoch = 0
 
     def start(self, total: int, step: int, epoch: int) -> None:
         if not self.enabled:
+            return
+        self.epoch = epoch
+        if self.bar is None and self.plain is None:
+            self.plain = plain_progress(True, "train", total, "steps", self.console.file, done=step)
+        if self.plain is not None:
+            self.plain.total = total
             return
         if self.bar is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
                 TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                console=self.console,
             )
             self.bar.start()
             self.task = self.bar.add_task("train", total=total, completed=step, rate="", info="")
         self.bar.update(self.task, total=total, info=f"epoch {epoch}")
 
     def update(self, step: int, scalars: dict | None = None) -> None:
-        if self.bar is None:
+        if self.bar is None and self.plain is None:
             return
         fields = {}
         if scalars is not None:
             fields["info"] = (f"loss {scalars['loss']:.3f} (conf {scalars['conf_loss']:.3f}, reg "
                               f"{scalars['reg_loss']:.3f}) wait {100 * scalars['data_wait_fraction']:.0f}%")
             fields["rate"] = f"{scalars['pairs_per_s']:.1f} pairs/s"
-        self.bar.update(self.task, completed=step, **fields)
+        if self.plain is not None:
+            extra = f"epoch {self.epoch}, {fields['info']}, {fields['rate']}" if fields else None
+            self.plain.update(step, extra=extra)
+        else:
+            self.bar.update(self.task, completed=step, **fields)
 
     def note(self, text: str) -> None:
+        """Print a plain line (no markup: it holds run folders and sequence names) above the bar."""
         if self.bar is not None:
-            self.bar.console.print(text)
+            self.bar.console.print(text, markup=False)
         elif self.enabled:
-            from rich.console import Console
-
-            Console(stderr=True).print(text)
+            self.console.print(text, markup=False)
         log.info(text)
 
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+        if self.plain is not None:
+            self.plain.finish()
 
 
 def _log_start(cfg, model, sources, dataset, run_dir, device, di, step, cache) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
     n_params = sum(p.numel() for p in model.parameters())
@@ -569,4 +596,4 @@ def _log_start(cfg, model, sources, dataset, run_dir, device, di, step, cache) -
         lines.append(f"feature cache: {escape(str(cache.path))} ({cache.copies} cop{'y' if cache.copies == 1 else 'ies'}"
                      f" of {len(cache)} records, {'reused; it took' if cache.reused else 'built in'} "
                      f"{cache.build_seconds / 60:.1f} min); training the heads only")
-    Console(stderr=True).print("\n".join(lines))
+    _stderr_console().print("\n".join(lines))

@@ -1,4 +1,5 @@
-"""Frame sources for ``tracker run``: a video file, a folder of frames, or an OTB/VOT sequence folder.
+"""Frame sources for ``tracker run``: a video file, a folder of frames, an OTB/VOT sequence folder,
+or a camera (an OpenCV ``VideoCapture`` index such as ``0``).
 
 Every source yields RGB uint8 ``H x W x 3`` frames in order and may know the first frame's box
 (OTB/VOT ground truth) and a frame rate for rendering.
@@ -30,13 +31,14 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 
 @dataclass
 class FrameSource:
-    """Frames of one video. ``kind`` is ``video``, ``frames``, ``otb``, ``tlp`` or ``vot``."""
+    """Frames of one video. ``kind`` is ``video``, ``camera``, ``frames``, ``otb``, ``tlp`` or ``vot``."""
 
     path: Path
     kind: str
     sequence: Sequence | None = None  # for frame folders and OTB/VOT sequences
     fps: float = 30.0
-    frame_count: int | None = None
+    frame_count: int | None = None  # None: unknown (a camera runs until stopped)
+    camera_index: int | None = None
 
     @property
     def init_box_xywh(self) -> np.ndarray | None:
@@ -49,9 +51,9 @@ class FrameSource:
         if self.sequence is not None:
             yield from self.sequence
             return
-        cap = cv2.VideoCapture(str(self.path))
+        cap = cv2.VideoCapture(str(self.path) if self.camera_index is None else self.camera_index)
         if not cap.isOpened():
-            raise ValueError(f"cannot open video {self.path}")
+            raise ValueError(f"cannot open {'camera' if self.camera_index is not None else 'video'} {self.path}")
         try:
             while True:
                 ok, bgr = cap.read()
@@ -66,8 +68,11 @@ def open_source(path: Path, otb_target: int = 1) -> FrameSource:
     """Recognise ``path``: OTB folder (``img/`` + ``groundtruth_rect*.txt``; ``otb_target`` picks the
     target in two-target folders; an ``OTB2015.json`` beside the folder decides its frame range, as in
     ``tracker eval``), TLP folder (the same layout with ``frame,x,y,w,h,absent`` rows), VOT folder
-    (images + ``groundtruth.txt``), a folder of images, or a video file readable by OpenCV."""
+    (images + ``groundtruth.txt``), a folder of images, a video file readable by OpenCV, or a number
+    naming a camera (when no such file exists)."""
     path = Path(path)
+    if not path.exists() and str(path).isdigit():
+        return open_camera(int(str(path)))
     if not path.exists():
         raise ValueError(f"source {path} does not exist")
     if path.is_dir():
@@ -99,3 +104,24 @@ def open_source(path: Path, otb_target: int = 1) -> FrameSource:
     finally:
         cap.release()
     return FrameSource(path, "video", None, fps=float(fps) if fps > 0 else 30.0, frame_count=count)
+
+
+def open_camera(index: int) -> FrameSource:
+    """Camera ``index`` (OpenCV ``VideoCapture(index)``), checked now so a missing camera is a clear
+    error before any model loads. OpenCV's own warnings for a missing device are silenced: the
+    error says it."""
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    try:
+        cap = cv2.VideoCapture(index)
+        try:
+            if not cap.isOpened():
+                raise ValueError(f"no camera {index}: OpenCV's VideoCapture({index}) cannot open it (no such "
+                                 "device, no permission, or an OpenCV built without camera support)")
+            fps = cap.get(cv2.CAP_PROP_FPS)
+        finally:
+            cap.release()
+    finally:
+        log.setLogLevel(level)
+    return FrameSource(Path(str(index)), "camera", None, fps=float(fps) if fps > 0 else 30.0, camera_index=index)

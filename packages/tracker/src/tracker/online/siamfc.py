@@ -6,11 +6,16 @@ The scales ``step^{-1, 0, 1}`` are cropped with the model's search view (``windo
 its response is normalised (min 0, sum 1) and mixed with a normalised Hann window; the peak's offset
 from the map centre, times ``total_stride / upsample`` crop px and the crop's frame scale, moves the
 target; the size follows the winning scale with the scale learning rate.
+
+The score returned with each box is a match confidence in [0, 1]: the winning scale's peak score
+divided by the reference peak, the template scored against the first frame's own search crop at the
+initial box (so frame 1 counts as 1.0), clipped to [0, 1]; 0 when that reference is not positive
+(an untrained network). With the real weights it is 0.6-1.0 while
+the target is followed and about 0.3 on frames without it. (The sigmoid of the peak logit, the
+network's trained probability, saturates: the peak logits are 7-12, so it always read 1.00.)
 """
 
 from __future__ import annotations
-
-import math
 
 import cv2
 import numpy as np
@@ -32,6 +37,14 @@ class SiamFCTracker(OnlineTracker):
         # The score map's side follows from the views: (255 - 127) / 8 + 1 = 17 for SiamFC.
         score_side = (self.search_view.size - self.exemplar_view.size) // p.total_stride + 1
         self._window = normalised_hann_2d(p.response_upsample * score_side)
+
+    @torch.inference_mode()
+    def init(self, frame: np.ndarray, box_xywh) -> None:
+        """The base init, then the reference peak of the confidence (module docstring): one more forward
+        pass, on the first frame's search crop at scale 1."""
+        super().init(frame, box_xywh)
+        self._search.fill(0, frame, window_for_box_xywh(self.box_xywh, self.search_view), frame_mean(frame))
+        self._reference_peak = float(self.model.score(self._template, self._search.ready(1))[0, 0].max())
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -64,5 +77,6 @@ class SiamFCTracker(OnlineTracker):
         fh, fw = frame.shape[:2]
         self.centre = (min(max(cx, 0.0), float(fw)), min(max(cy, 0.0), float(fh)))
         self.size = (w, h)
-        score = 0.5 * (1.0 + math.tanh(0.5 * float(scores[best].max())))  # sigmoid of the peak logit, no overflow
-        return self.box_xywh, score
+        peak, reference = float(scores[best].max()), self._reference_peak
+        confidence = min(max(peak / reference, 0.0), 1.0) if reference > 0 else 0.0
+        return self.box_xywh, confidence
