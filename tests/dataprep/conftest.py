@@ -15,11 +15,15 @@ or call the ``dataprep.synthetic`` writers on your own ``tmp_path``.
 - ``tlp_dataset``: generated TLP layout (:data:`TLP_ABSENT`): two usable sequences with absent frames,
   one with a single visible frame, one never visible.
 - ``build_output``: :func:`read_build_output`, to compare the outputs of two builds.
+- ``hostile_build``: :func:`run_hostile_build`, a ``dataprep build`` in a subprocess under memory and time limits.
 """
 
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,3 +164,33 @@ def coco_bad(tmp_path_factory) -> BadDataset:
 
     root = tmp_path_factory.mktemp("coco_bad")
     return BadDataset(root, write_coco_bad(root, "bad2017", seed=1))
+
+
+# --- hostile inputs ------------------------------------------------------------------------------
+
+HOSTILE_MEMORY_BYTES = 2 << 30
+"""Address space of a hostile build: a normal small synchronous build needs under 1 GiB, the inputs
+these tests feed would take 5-22 GB without the limits (and the test machine with them)."""
+
+
+def run_hostile_build(args: list[str], timeout_s: float = 120, fsize_bytes: int | None = None,
+                      ) -> subprocess.CompletedProcess:
+    """``dataprep build ARGS --scheduler synchronous --no-progress`` in a subprocess whose address space
+    is capped (and its file size, with ``fsize_bytes``): a regression fails the test (killed, out of
+    memory, timed out) instead of taking the machine down."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (HOSTILE_MEMORY_BYTES, HOSTILE_MEMORY_BYTES))
+        if fsize_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_bytes, fsize_bytes))
+
+    cmd = [str(Path(sys.executable).parent / "dataprep"), "build", *map(str, args), "--scheduler", "synchronous",
+           "--no-progress"]
+    try:
+        return subprocess.run(cmd, preexec_fn=limit, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hostile build still running after {timeout_s:g} s: {' '.join(cmd)}")
+
+
+@pytest.fixture(scope="session")
+def hostile_build():
+    return run_hostile_build

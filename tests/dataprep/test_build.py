@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,9 +133,9 @@ def test_each_source_frame_is_decoded_once_per_shard(trackingnet_root, tmp_path,
 
     reads = []
 
-    def counting_read_frame(ref):
+    def counting_read_frame(ref, *limits):
         reads.append(ref)
-        return read_frame(ref)
+        return read_frame(ref, *limits)
 
     monkeypatch.setattr(dataprep.task, "read_frame", counting_read_frame)
     out = tmp_path / "out"
@@ -462,3 +463,136 @@ def test_verify_flags_a_truncated_crop(trackingnet_root, tmp_path):
     record["crops"]["search"]["jpeg"] = jpeg[: len(jpeg) * 2 // 3]
     _check_record(key, pack(record), build.views, problems)
     assert any("'search'" in p and "truncated" in p for p in problems)
+
+
+def _records_using(out, sequence: str, frames) -> list:
+    records = [r for recs in _all_records(out).values() for r in recs]
+    return [r for r in records if (r["sequence"], r["search_frame"]) in {(sequence, f) for f in frames}
+            or (r["exemplar_sequence"], r["exemplar_frame"]) in {(sequence, f) for f in frames}]
+
+
+def test_forged_frame_sizes_give_skips_not_pairs(tmp_path, hostile_build):
+    """A header claiming 30000x30000 (decoding it took 26 s and 5.4 GB) is over [limits] max_frame_pixels;
+    one claiming 4000x3000 is within it, but a few KB of data cannot fill it (OpenCV gives grey): both
+    frames are recorded skips, and every other frame of the sequence still gives pairs."""
+    root, out = tmp_path / "tn", tmp_path / "out"
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2)
+    name = synthetic.trackingnet_name(0, 0)
+    for i, (w, h) in ((3, (30000, 30000)), (5, (4000, 3000))):
+        path = root / "TRAIN_0" / "frames" / name / f"{i}.jpg"
+        path.write_bytes(synthetic.forge_jpeg_size(path.read_bytes(), w, h))
+    res = hostile_build(["--dataset", "trackingnet", "--root", root, "--out", out, "--pairs-per-sequence", "40"])
+    assert res.returncode == 0, res.stderr
+    skips = [s for s in _skipped(out) if s["where"].startswith(f"trackingnet/TRAIN_0/{name}/0/")]
+    assert any(s["reason"] == "frame_too_large" and f"{name}/3.jpg" in s["detail"] and "30000x30000" in s["detail"]
+               for s in skips)
+    assert any(s["reason"] == "corrupt_jpeg" and f"{name}/5.jpg" in s["detail"] for s in skips)
+    assert _records_using(out, name, [3, 5]) == []
+    assert _records_using(out, name, [0, 1, 2, 4, 6, 7])
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_second_build_into_the_same_out_is_refused_and_a_dead_builds_lock_is_taken_over(tmp_path):
+    """The issue: `--seed 1 --overwrite` started while a `--seed 0` build ran into the same --out; both
+    exited 0 and build.json disagreed with build-config.json."""
+    root, out = tmp_path / "tn", tmp_path / "out"
+    _bigger_trackingnet(root)
+    cmd = [str(BIN / "dataprep"), "build", "--dataset", "trackingnet", "--root", str(root), "--out", str(out),
+           "--scheduler", "synchronous", "--no-progress", "--pairs-per-sequence", "24"]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(out / "build-config.json", first)  # written under the lock, before any shard
+        first.send_signal(signal.SIGSTOP)
+        if (out / "build.json").exists():
+            pytest.skip("the first build finished before it could be paused (machine too fast for this data)")
+        second = CliRunner().invoke(app, ["build", "--dataset", "trackingnet", "--root", str(root), "--out", str(out),
+                                          "--scheduler", "synchronous", "--no-progress", "--seed", "1", "--overwrite"])
+        text = " ".join(second.output.split())
+        assert second.exit_code == 2, second.output
+        assert "in use by another dataprep build" in text and f"pid {first.pid} on {socket.gethostname()}" in text
+        first.send_signal(signal.SIGCONT)
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGCONT)
+            first.kill()
+            first.wait()
+    config = json.loads((out / "build-config.json").read_text())
+    assert open_build(out).build["config_sha256"] == config["config_sha256"] and open_build(out).build["seed"] == 0
+
+    # a build killed while holding the lock: the kernel dropped its flock, the next build takes over
+    out2 = tmp_path / "out2"
+    killed = subprocess.Popen([*cmd[:7], str(out2), *cmd[8:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(out2 / "build-config.json", killed)
+        killed.kill()
+        killed.wait(timeout=30)
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+            killed.wait()
+    if (out2 / "build.json").exists():
+        pytest.skip("the build finished before it could be killed (machine too fast for this data)")
+    assert f"pid {killed.pid} on {socket.gethostname()}" in (out2 / ".lock").read_text()  # it held the lock
+    result = _build("trackingnet", root, out2, videos_per_shard=64, pairs_per_sequence=24)
+    assert result.build["seed"] == 0 and verify_build(out2, show_progress=False).ok
+    assert (out2 / ".lock").read_text() == ""  # released: a finished build leaves no holder behind
+
+
+def _mount_tmpfs(folder: Path, size_bytes: int) -> None:
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(folder)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+
+
+@pytest.mark.parametrize("full_by", ["tmpfs", "file_size_limit"])
+def test_a_full_disk_stops_the_build_at_once_and_a_rerun_resumes(full_by, tmp_path, hostile_build, build_output):
+    """The issue: a full disk printed `mdb_txn_commit: Input/output error` for every shard (51 tracebacks,
+    3 min). Now the first failed write stops the build with one message. ``tmpfs``: a real full
+    filesystem (root only); ``file_size_limit``: RLIMIT_FSIZE makes the kernel fail the shard's write."""
+    root, ref = tmp_path / "tn", tmp_path / "ref"
+    _bigger_trackingnet(root)
+    _build("trackingnet", root, ref, videos_per_shard=1, pairs_per_sequence=24)
+    reference, reference_build, _ = build_output(ref)
+    shard_bytes = (ref / "shards" / "shard-00000.lmdb").stat().st_size
+    config = tmp_path / "c.toml"
+    config.write_text('dataset = "trackingnet"\n[output]\nvideos_per_shard = 1\n[pairs]\nper_sequence = 24\n')
+    if full_by == "tmpfs":
+        disk = tmp_path / "disk"
+        _mount_tmpfs(disk, 64 << 20)
+    else:
+        disk = tmp_path
+    try:
+        out = disk / "out"
+        if full_by == "tmpfs":  # room for the first shard or two, not for all six
+            ballast = disk / "ballast"
+            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+            ballast.write_bytes(bytes(free - int(1.5 * shard_bytes) - (256 << 10)))
+        res = hostile_build(["--config", config, "--root", root, "--out", out],
+                            fsize_bytes=shard_bytes // 2 if full_by == "file_size_limit" else None)
+        assert res.returncode == 1, res.stderr
+        errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+        text = " ".join(res.stderr.split())
+        assert len(errors) == 1 and "Traceback" not in res.stderr and "failed:" not in text
+        assert str(out) in text and "run the same command again to resume" in text
+        if full_by == "tmpfs":
+            assert f"disk full in {out}" in text
+            assert len(list((out / "shards").glob("shard-*.lmdb"))) < 6
+            ballast.unlink()  # space freed
+        result = _build("trackingnet", root, out, videos_per_shard=1, pairs_per_sequence=24)
+        if full_by == "tmpfs":
+            assert result.build["run"]["shards_reused"] >= 1
+        files, build, _ = build_output(out)
+        assert files == reference and build == reference_build
+    finally:
+        if full_by == "tmpfs":
+            subprocess.run(["umount", str(disk)], check=True)

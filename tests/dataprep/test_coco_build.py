@@ -263,3 +263,55 @@ def test_two_local_workers_give_the_same_bytes_as_synchronous(coco_dataset, tmp_
     files, _, _ = build_output(outs["local2"])
     for f in reference:
         assert files[f] == reference[f], f
+
+
+HUGE_POLYGON, HUGE_BOX = 1_000_000, 1_000_001
+
+
+def _hostile_coco(shared_data, root: Path) -> Path:
+    """Two real coco128 images with their real annotations, plus two instances whose coordinates make
+    pycocotools allocate without bound: a polygon at 1e308 (21.8 GB, then a segfault) and a 1e308 box."""
+    src = shared_data / "coco128"
+    data = json.loads((src / "annotations" / "instances_train2017.json").read_text())
+    images = data["images"][:2]
+    (root / "annotations").mkdir(parents=True)
+    (root / "train2017").mkdir()
+    for im in images:
+        (root / "train2017" / im["file_name"]).symlink_to(src / "train2017" / im["file_name"])
+    anns = [a for a in data["annotations"] if a["image_id"] in {im["id"] for im in images}]
+    common = {"image_id": images[0]["id"], "category_id": anns[0]["category_id"], "iscrowd": 0, "area": 10000.0}
+    anns += [
+        {**common, "id": HUGE_POLYGON, "segmentation": [[1e308, 1e308, 2, 2, 3, 1]], "bbox": [10, 10, 100, 100]},
+        {**common, "id": HUGE_BOX, "segmentation": [[10, 10, 110, 10, 110, 110, 10, 110]],
+         "bbox": [0, 0, 1e308, 1e308]},
+    ]
+    (root / "annotations" / "instances_train2017.json").write_text(
+        json.dumps({"images": images, "annotations": anns, "categories": data["categories"]}))
+    return root
+
+
+def test_huge_coordinates_are_skipped_before_pycocotools_sees_them(shared_data, tmp_path, hostile_build):
+    root = _hostile_coco(shared_data, tmp_path / "coco")
+    out = tmp_path / "out"
+    res = hostile_build(["--dataset", "coco", "--root", root, "--out", out])
+    assert res.returncode == 0, res.stderr
+    skipped = read_table(out / "manifest" / "skipped.parquet").to_pylist()
+    (row,) = [r for r in skipped if r["reason"] == "coordinates_out_of_range"]
+    assert f"[{HUGE_POLYGON}, {HUGE_BOX}]" in row["detail"] and "outside the" in row["detail"]
+    build = open_build(out).build
+    assert build["counts"]["pairs"] > 0
+    # the same reader builds distractor banks: the two instances are not in it
+    bank = coco.load_bank(root, "train2017")
+    assert HUGE_POLYGON not in bank.all_ids and HUGE_BOX not in bank.all_ids
+    assert build["distractor_bank"]["instances"] == len(bank) > 0
+
+
+def test_a_video_build_with_a_hostile_distractor_bank_completes(shared_data, trackingnet_root, tmp_path,
+                                                                 hostile_build):
+    root = _hostile_coco(shared_data, tmp_path / "coco")
+    out = tmp_path / "out"
+    res = hostile_build(["--dataset", "trackingnet", "--root", trackingnet_root, "--out", out,
+                         "--distractors", f"coco:{root}", "--p-distractor", "1", "--pairs-per-sequence", "16"])
+    assert res.returncode == 0, res.stderr
+    sources = [d["source_id"] for r in _records(out) for d in r["distractors"]]
+    assert len(sources) > 20 and not {HUGE_POLYGON, HUGE_BOX} & set(sources)

@@ -93,6 +93,20 @@ def test_hash_covers_output_settings_only(tmp_path):
     assert C.with_overrides(base, pairs_per_sequence=2).sha256() != base.sha256()
 
 
+def test_limits_default_to_the_readers_limits_and_are_checked(tmp_path):
+    """A raised limit can turn a skipped frame into pairs, so the limits are hashed; the defaults are
+    the readers' own (the same numbers when a frame is read outside a build)."""
+    from dataprep.sources.base import MAX_FRAME_BYTES, MAX_FRAME_PIXELS
+
+    base = C.load_config(None, "trackingnet")
+    assert (base.limits.max_frame_pixels, base.limits.max_frame_bytes) == (MAX_FRAME_PIXELS, MAX_FRAME_BYTES)
+    assert base.replace(limits=C.LimitsConfig(max_frame_pixels=10**8)).sha256() != base.sha256()
+    path = tmp_path / "c.toml"
+    path.write_text('dataset = "trackingnet"\n[limits]\nmax_frame_pixels = 0\n')
+    with pytest.raises(C.ConfigError, match=r"limits\.max_frame_pixels.*>= 1"):
+        C.load_config(path)
+
+
 def test_root_and_out_precedence(tmp_path):
     cfg = C.load_config(None, "trackingnet")
     env = {"SIAMTRACK_TRACKINGNET_ROOT": str(tmp_path / "env_root"), "SIAMTRACK_DATA_OUT": str(tmp_path / "o")}

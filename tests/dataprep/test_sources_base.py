@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 
 from dataprep import synthetic
 from dataprep.sources import FrameError, FrameRef, get_source, parse_chunks, read_frame, trackingnet, vid
-from dataprep.sources.base import format_indices, invalidate_boxes, jpeg_is_complete, jpeg_size_wh
+from dataprep.sources.base import format_indices, invalidate_boxes, jpeg_is_complete, jpeg_min_bytes, jpeg_size_wh
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,37 @@ def test_corrupt_and_non_jpeg_rejected(tmp_path):
 def test_complete_jpeg_with_trailing_bytes_is_accepted(tmp_path):
     (tmp_path / "x.jpg").write_bytes(_jpeg() + b"\x00" * 16)
     assert read_frame(FrameRef(str(tmp_path / "x.jpg"))).shape == (48, 64, 3)
+
+
+def test_frame_over_the_pixel_limit_is_refused_from_its_header(tmp_path, shared_data):
+    path = tmp_path / "f.jpg"
+    path.write_bytes((shared_data / "otb" / "Couple" / "img" / "0001.jpg").read_bytes())  # 320x240
+    assert read_frame(FrameRef(str(path)), max_pixels=320 * 240).shape == (240, 320, 3)
+    with pytest.raises(FrameError) as e:
+        read_frame(FrameRef(str(path)), max_pixels=320 * 240 - 1)
+    assert e.value.reason == "frame_too_large" and "320x240" in str(e.value) and "max_frame_pixels" in str(e.value)
+    with pytest.raises(FrameError) as e:
+        read_frame(FrameRef(str(path)), max_bytes=path.stat().st_size - 1)
+    assert e.value.reason == "frame_too_large" and "max_frame_bytes" in str(e.value)
+
+
+def test_forged_header_that_the_data_cannot_fill_is_corrupt(tmp_path, shared_data):
+    """OpenCV decodes a 19 KB file whose header says 4000x3000 into 12 Mpx of grey: refused as corrupt.
+    The bound (one bit per 8x8 block) holds for every real frame, even a flat black progressive 4K one."""
+    real = (shared_data / "otb" / "Couple" / "img" / "0001.jpg").read_bytes()
+    (tmp_path / "forged.jpg").write_bytes(synthetic.forge_jpeg_size(real, 4000, 3000))
+    with pytest.raises(FrameError) as e:
+        read_frame(FrameRef(str(tmp_path / "forged.jpg")))
+    assert e.value.reason == "corrupt_jpeg" and "4000x3000" in str(e.value)
+    flat = cv2.imencode(".jpg", np.zeros((2160, 3840, 3), np.uint8),
+                        [cv2.IMWRITE_JPEG_PROGRESSIVE, 1, cv2.IMWRITE_JPEG_OPTIMIZE, 1])[1].tobytes()
+    (tmp_path / "flat.jpg").write_bytes(flat)
+    assert read_frame(FrameRef(str(tmp_path / "flat.jpg"))).shape == (2160, 3840, 3)
+    real_files = sorted((shared_data / "coco128" / "train2017").glob("*.jpg"))
+    real_files += [shared_data / "vot" / "bag" / "00000001.jpg", shared_data / "otb" / "Girl" / "img" / "0001.jpg"]
+    for f in real_files:
+        data = f.read_bytes()
+        assert 0 < jpeg_min_bytes(data) <= len(data), f
 
 
 def test_jpeg_size_from_header(shared_data):

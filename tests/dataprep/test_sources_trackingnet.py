@@ -8,7 +8,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from siamcore.shards import ShardReader, open_build
+
 from dataprep import synthetic
+from dataprep.manifest import read_table
 from dataprep.sources import FrameError, SourceError, read_frame, trackingnet
 from dataprep.sources.base import jpeg_size_wh, read_frame_bytes
 
@@ -168,3 +171,40 @@ def test_copy_of_fixture_is_independent(trackingnet_root, tmp_path):
     with pytest.raises(SourceError):
         trackingnet.list_videos(root, chunks="1")
     assert len(trackingnet.list_videos(trackingnet_root, chunks="1")[0]) == 3
+
+
+def test_zip_member_over_the_byte_limit_is_a_recorded_skip(tmp_path, hostile_build):
+    """The issue: a 1 GiB member of a 1.3 MB zip was read whole before anything was checked. Here a
+    300 MiB member (over the default [limits] max_frame_bytes, 256 MiB) of a ~1.4 MB zip: refused by
+    its declared size, recorded as a skip; the sequence's other frames still give pairs."""
+    root, out = tmp_path / "tn", tmp_path / "out"
+    name = synthetic.trackingnet_name(0, 0)
+    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2,
+                                zipped={name})
+    zpath = root / "TRAIN_0" / "zips" / f"{name}.zip"
+    with zipfile.ZipFile(zpath) as zf:
+        members = [(n, zf.read(n)) for n in zf.namelist()]
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for member, data in members:
+            if member != f"{name}/4.jpg":
+                zf.writestr(member, data)
+                continue
+            with zf.open(member, "w", force_zip64=True) as f:
+                for _ in range(300):
+                    f.write(bytes(1 << 20))
+    assert zpath.stat().st_size < 2 << 20
+    (video, _), _ = trackingnet.list_videos(root)
+    (seq,), _ = trackingnet.load_video(video)
+    with pytest.raises(FrameError) as e:
+        read_frame(seq.frames[4])
+    assert e.value.reason == "frame_too_large" and str(300 << 20) in str(e.value)
+
+    res = hostile_build(["--dataset", "trackingnet", "--root", root, "--out", out, "--pairs-per-sequence", "40"])
+    assert res.returncode == 0, res.stderr
+    skipped = read_table(out / "manifest" / "skipped.parquet").to_pylist()
+    hits = [s for s in skipped if s["where"].startswith(f"trackingnet/TRAIN_0/{name}/0/")]
+    assert hits and all(s["reason"] == "frame_too_large" and f"{name}/4.jpg" in s["detail"] for s in hits)
+    records = [r for s in open_build(out).shards for r in ShardReader(s.path)]
+    used = {(r["sequence"], r["search_frame"]) for r in records} | {(r["exemplar_sequence"], r["exemplar_frame"])
+                                                                     for r in records}
+    assert (name, 4) not in used and (name, 3) in used

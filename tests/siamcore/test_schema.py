@@ -56,3 +56,38 @@ def test_garbage_bytes_raise_schema_error():
 
 def test_view_signature_rounds_floats():
     assert schema.view_signature(_crop("search")) == ("search", 127, 0.5, 1.0)
+
+
+def test_every_single_bit_flip_of_a_packed_record_is_refused():
+    """A record carries a checksum of its own bytes: any one flipped bit (a bad disk, a bad copy) is a
+    SchemaError, never a record with a wrong box or a wrong JPEG byte."""
+    packed = schema.pack(_record())
+    for i in range(len(packed)):
+        for bit in range(8):
+            damaged = bytearray(packed)
+            damaged[i] ^= 1 << bit
+            with pytest.raises(schema.SchemaError):
+                schema.unpack(bytes(damaged))
+
+
+def test_checksum_error_says_the_bytes_changed():
+    packed = bytearray(schema.pack(_record()))
+    packed[-3] ^= 0x10
+    with pytest.raises(schema.RecordChecksumError, match="checksum"):
+        schema.unpack(bytes(packed))
+
+
+def test_version_1_records_are_still_read_without_a_checksum():
+    rec = _record() | {"schema": 1}
+    assert schema.unpack(msgpack.packb(rec, use_bin_type=True)) == rec
+    assert schema.SCHEMA_VERSION == 2 and 1 in schema.READABLE_VERSIONS
+
+
+@pytest.mark.parametrize("box", [[1.46e21, 2.0, 3.0, 4.0], [1.0, float("nan"), 3.0, 4.0], [1.0, 2.0, -900.0, 4.0]])
+def test_a_box_far_outside_its_crop_is_refused_on_read(box):
+    """A value check on read: a box that cannot be a target in its crop (non-finite, or more than two crop
+    sides away) is refused even in a version-1 record, which has no checksum."""
+    rec = _record() | {"schema": 1}
+    rec["crops"]["search"]["box_xyxy"] = box
+    with pytest.raises(schema.SchemaError, match="box_xyxy"):
+        schema.unpack(msgpack.packb(rec, use_bin_type=True))

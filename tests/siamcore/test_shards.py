@@ -3,8 +3,12 @@
 import json
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 
 import lmdb
+import msgpack
 import pytest
 
 from siamcore import schema, shards
@@ -166,3 +170,72 @@ def test_two_readers_of_one_file_and_a_rebuilt_file(tmp_path):
     _write(path, [_record(i) for i in range(9)])  # rebuilt under the same name (new inode)
     assert len(shards.ShardReader(path)) == 9
     b.close()
+
+
+def _len_in_child(path) -> subprocess.CompletedProcess:
+    """Open and count a shard in a fresh interpreter: a SIGBUS there cannot take the test run down."""
+    code = "import sys; from siamcore.shards import ShardReader; print(len(ShardReader(sys.argv[1])))"
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+
+
+def test_truncated_shard_is_a_clear_error_not_a_sigbus(tmp_path):
+    """LMDB maps the file and would fault (SIGBUS, exit 135, no message) on the first page past its end:
+    the reader compares the file size with the last page its header names before opening it."""
+    path = tmp_path / "shard-00007.lmdb"
+    _write(path, [_record(i) for i in range(12)])
+    size = path.stat().st_size
+    assert _len_in_child(path).stdout.strip() == "12"
+    os.truncate(path, size // 2)
+    proc = _len_in_child(path)
+    assert proc.returncode not in (-signal.SIGBUS, 128 + signal.SIGBUS) and proc.returncode != 0
+    assert "ShardDamagedError" in proc.stderr and "shard-00007.lmdb" in proc.stderr
+    assert f"{size // 2} bytes" in proc.stderr and f"{size} bytes" in proc.stderr and "truncated" in proc.stderr
+    with pytest.raises(shards.ShardDamagedError, match="truncated"):
+        shards.check_shard_file(path)
+
+
+def test_shard_without_an_lmdb_header_is_a_clear_error(tmp_path):
+    path = tmp_path / "s.lmdb"
+    _write(path, [_record(i) for i in range(3)])
+    data = bytearray(path.read_bytes())
+    data[: 2 * 4096] = bytes(2 * 4096)
+    path.write_bytes(bytes(data))
+    with pytest.raises(shards.ShardDamagedError, match="not an LMDB file"):
+        len(shards.ShardReader(path))
+    path.write_bytes(b"short")
+    with pytest.raises(shards.ShardDamagedError, match="s.lmdb"):
+        shards.check_shard_file(path)
+
+
+def test_reader_checks_each_record_checksum(tmp_path):
+    """A record whose bytes changed inside the LMDB file (one bit of a box) is refused by key, the others read."""
+    path = tmp_path / "s.lmdb"
+    records = [_record(i) for i in range(5)]
+    _write(path, records)
+    key = records[2]["key"]
+    box = msgpack.packb(records[2]["crops"]["search"]["box_xyxy"], use_bin_type=True)
+    data = bytearray(path.read_bytes())
+    at = data.find(schema.pack(records[2]))
+    assert at >= 0 and data.count(box) >= 1
+    at += schema.pack(records[2]).find(box) + 2  # first byte of the box's first float (big-endian double)
+    data[at] ^= 0x04  # the exponent grows by 64: 1.0 -> 1.8e19
+    path.write_bytes(bytes(data))
+    reader = shards.ShardReader(path)
+    with pytest.raises(schema.RecordChecksumError, match="checksum"):
+        reader.get(key)
+    others = [r["key"] for r in records if r["key"] != key]
+    assert [reader.get(k)["key"] for k in others] == others
+    reader.close()
+
+
+def test_version_1_build_is_still_read(tmp_path):
+    records = [_record(i) | {"schema": 1} for i in range(3)]
+    path = tmp_path / "shards" / "shard-00000.lmdb"
+    with shards.ShardWriter(path) as w:
+        for r in records:
+            w.add_raw(r["key"], msgpack.packb(r, use_bin_type=True))
+    build = {"format": shards.BUILD_FORMAT, "schema_version": 1, "dataset": "trackingnet", "views": {},
+             "shards": [{"name": "shard-00000", "sha256": w.sha256, "records": 3, "bytes": 1}]}
+    (tmp_path / "build.json").write_text(json.dumps(build))
+    info = shards.open_build(tmp_path)
+    assert [r["key"] for r in info.readers()["shard-00000"]] == sorted(r["key"] for r in records)

@@ -204,6 +204,100 @@ def test_run_on_a_frame_folder_writes_boxes_and_video(tmp_path, siamrpn_run, suf
     assert result.exit_code == 2 and ".mp4" in result.text
 
 
+def _real_frames(shared_data, dest: Path, sequence: str = "Couple", count: int = 8, garbage_at: int | None = None):
+    """A copy of the first ``count`` frames of a real OTB sequence (``img/`` + ground truth), frame
+    ``garbage_at`` (1-based) overwritten with bytes that are no image: a disk or copy error."""
+    import shutil
+
+    src = shared_data / "otb" / sequence
+    (dest / "img").mkdir(parents=True)
+    for i in range(1, count + 1):
+        shutil.copy(src / "img" / f"{i:04d}.jpg", dest / "img" / f"{i:04d}.jpg")
+    gt = (src / "groundtruth_rect.txt").read_text().splitlines(True)[:count]
+    (dest / "groundtruth_rect.txt").write_text("".join(gt))
+    if garbage_at is not None:
+        (dest / "img" / f"{garbage_at:04d}.jpg").write_bytes(b"\xff\xd8 not a jpeg " * 50)
+    return dest
+
+
+def test_run_keeps_the_boxes_before_a_corrupt_frame_and_names_it(shared_data, tmp_path):
+    """A frame mid-video that does not decode ends the run with exit 1 and names that frame, but the
+    boxes (and rendered frames) tracked before it are written, not thrown away."""
+    seq = _real_frames(shared_data, tmp_path / "Couple", garbage_at=6)
+    init = ",".join(str(int(v) - (i < 2)) for i, v in enumerate(
+        (seq / "groundtruth_rect.txt").read_text().split()[:4]))  # OTB rows are 1-based
+    out, video = tmp_path / "boxes.txt", tmp_path / "boxes.mp4"
+    result = invoke("run", "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--source",
+                    seq / "img", "--init", init, "--out", out, "--render", video, "--threads", "2")
+    assert result.exit_code == 1, result.output
+    assert "frame 6" in result.text and "0006.jpg" in "".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+    boxes = read_results(out)
+    assert boxes.shape == (5, 4) and boxes[0].tolist() == [float(v) for v in init.split(",")]
+    cap = cv2.VideoCapture(str(video))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    cap.release()
+
+
+def test_run_warns_when_a_video_ends_before_its_stated_length(shared_data, tmp_path):
+    """A real mp4 (index at the front) cut short: OpenCV still reports the container's frame count, then
+    stops early. The run keeps the boxes it has and says both numbers instead of exiting 0 in silence."""
+    import imageio_ffmpeg
+
+    frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+              for p in sorted((shared_data / "otb" / "Couple" / "img").glob("*.jpg"))[:30]]
+    whole = tmp_path / "whole.mp4"
+    writer = imageio_ffmpeg.write_frames(str(whole), (320, 240), fps=10, codec="libx264",
+                                         output_params=["-movflags", "+faststart"])
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame).tobytes())
+    writer.close()
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    cap = cv2.VideoCapture(str(cut))
+    stated, readable = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0
+    while cap.read()[0]:
+        readable += 1
+    cap.release()
+    assert stated == 30 and 0 < readable < 30  # what the run below must report
+
+    out = tmp_path / "cut.txt"
+    result = invoke("run", "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--source", cut,
+                    "--init", "50,40,60,80", "--out", out, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert f"ended after {readable} frames" in result.text and "states 30" in result.text, result.output
+    assert len(read_results(out)) == readable
+
+
+def test_eval_keeps_and_scores_the_other_sequences_and_names_a_corrupt_frame(shared_data, tmp_path):
+    """One sequence with an undecodable frame: the others are tracked, written and scored, the broken one
+    is reported with its frame, and the command exits 1 (the work did not fully succeed)."""
+    root = tmp_path / "otb"
+    _real_frames(shared_data, root / "Couple", garbage_at=4)
+    _real_frames(shared_data, root / "Crossing", sequence="Crossing")
+    out = tmp_path / "eval"
+    result = invoke("eval", "--root", root, "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors",
+                    "--out", out, "--threads", "2")
+    assert result.exit_code == 1, result.output
+    assert "Couple" in result.text and "frame 4" in result.text and "Traceback" not in result.output
+    assert len(read_results(out / "siamfc" / "Crossing.txt")) == 8
+    assert set(json.loads((out / "scores.json").read_text())["siamfc"]["sequences"]) == {"Crossing"}
+
+
+def test_run_init_errors_quote_the_text_and_say_what_is_wrong(shared_data, tmp_path):
+    """The error repeats what the user typed and names the problem (a NaN used to reach the tracker)."""
+    make_otb(tmp_path / "otb", count=2)
+    args = ("run", "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--source",
+            tmp_path / "otb" / "Walk", "--device", "cpu", "--init")
+    for text, problem in (("nan,1,2,3", "not finite"), ("1,2,inf,3", "not finite"), ("1,2,0,4", "positive"),
+                          ("1,2,3", "4 numbers"), ("a,b,c,d", "4 numbers")):
+        result = invoke(*args, text)
+        assert result.exit_code == 2, result.output
+        assert f"'{text}'" in result.text and problem in result.text, result.output
+
+
 def test_run_with_a_file_that_is_not_weights_says_so_in_one_line(tmp_path):
     """Not torch's ten lines suggesting ``weights_only=False``, which users must never follow."""
     make_otb(tmp_path / "otb", count=2)

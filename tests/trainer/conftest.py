@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import cv2
+import msgpack
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,7 +21,7 @@ import pytest
 
 from siamcore.crop import View, crop_square, frame_to_crop_xyxy, window_for_box_xywh
 from siamcore.schema import SCHEMA_VERSION
-from siamcore.shards import BUILD_FILE, BUILD_FORMAT, ShardWriter, shard_path
+from siamcore.shards import BUILD_FILE, BUILD_FORMAT, ShardReader, ShardWriter, shard_path
 
 ALL_VIEWS = {
     "exemplar": {"role": "exemplar", "size": 127, "context": 0.5, "extent": 1.0},
@@ -103,7 +104,10 @@ def make_records(dataset: str, sequences: int, per_sequence: int, views: dict, s
 
 def write_build(out: Path, records: list[dict], views: dict, shards: int = 2, dataset: str = "synthetic",
                 corrupt_keys=(), schema_version: int = SCHEMA_VERSION) -> Path:
-    """Write ``records`` as a build folder; ``corrupt_keys`` get garbage bytes instead of a record."""
+    """Write ``records`` as a build folder; ``corrupt_keys`` get garbage bytes instead of a record.
+
+    ``schema_version=1`` writes the records as builds did before records carried a checksum (plain
+    msgpack, ``schema`` 1): what the trainer must still read."""
     out = Path(out)
     records = sorted(records, key=lambda r: r["key"])
     per = -(-len(records) // shards)
@@ -116,6 +120,8 @@ def write_build(out: Path, records: list[dict], views: dict, shards: int = 2, da
             for r in part:
                 if r["key"] in corrupt_keys:
                     writer.add_raw(r["key"], b"\xc1 not msgpack")
+                elif schema_version == 1:
+                    writer.add_raw(r["key"], msgpack.packb(r | {"schema": 1}, use_bin_type=True))
                 else:
                     writer.add(r)
         infos.append({"name": name, "sha256": writer.sha256, "records": len(part), "bytes": writer.bytes_on_disk})
@@ -132,6 +138,19 @@ def write_build(out: Path, records: list[dict], views: dict, shards: int = 2, da
              "views": views, "shards": infos, "config": {}, "run": {}}
     (out / BUILD_FILE).write_text(json.dumps(build, indent=1))
     return out
+
+
+def flip_in_record(path: Path, key: str, needle: bytes, offset: int, xor: int) -> None:
+    """Damage record ``key`` inside the LMDB file the way a bad disk or copy does: XOR the byte ``offset``
+    bytes into the first occurrence of ``needle`` in its stored bytes (a value is stored contiguously)."""
+    reader = ShardReader(path)
+    raw = reader.raw(key)
+    reader.close()
+    data = bytearray(path.read_bytes())
+    at, inner = data.find(raw), raw.find(needle)
+    assert at >= 0 and inner >= 0
+    data[at + inner + offset] ^= xor
+    path.write_bytes(bytes(data))
 
 
 @pytest.fixture(scope="session")

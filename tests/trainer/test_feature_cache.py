@@ -5,9 +5,11 @@ import pytest
 import torch
 
 from trainer.config import AugmentConfig, ConfigError
-from trainer.data import PairStream, load_pairs, open_sources
+from trainer.data import DataError, PairStream, load_pairs, open_sources
 from trainer.feature_cache import cache_key, cached_batch, check_cacheable, open_or_build
 from tracker.models import create_model
+
+from .conftest import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
 NO_AUGMENT = AugmentConfig(grayscale_p=0.0, brightness_p=0.0, contrast_p=0.0, saturation_p=0.0, blur_p=0.0)
 
@@ -77,3 +79,21 @@ def test_cached_batches_follow_the_plan(tiny_build, tmp_path):
     assert torch.equal(cached["negative"], images["negative"])
     torch.testing.assert_close(cached["search_box_xyxy"], images["search_box_xyxy"])
     assert cached["exemplar_features"].shape == (4, 256, 6, 6) and cached["exemplar_features"].dtype == torch.float16
+
+
+def test_corrupt_record_is_left_out_of_the_cache_logged_and_counted(tmp_path, caplog):
+    """One byte of a crop's JPEG changed on disk (it may still decode): the checksum leaves the record
+    out of the cache, logged with shard and key; past data.max_bad_fraction the cache is refused."""
+    records = make_records("c", 8, 1, SIAMRPN_VIEWS, p_negative=0.0)
+    build = write_build(tmp_path / "b", records, SIAMRPN_VIEWS, shards=1, dataset="c")
+    key = records[3]["key"]
+    jpeg = records[3]["crops"]["search"]["jpeg"]
+    flip_in_record(build / "shards" / "c-00000.lmdb", key, jpeg[len(jpeg) // 2 : len(jpeg) // 2 + 32], 0, 0x5A)
+    model = _frozen_rpn()
+    src = open_sources([build], model, val_fraction=0.0)
+    with caplog.at_level("WARNING"):
+        cache = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path / "cache", progress=False, max_bad_fraction=0.2)
+    assert [str(k) for k in cache.keys[~cache.decoded]] == [key]
+    assert f"c-00000.lmdb:{key}: " in caplog.text and "checksum" in caplog.text
+    with pytest.raises(DataError, match="1 of 8 training records are damaged"):
+        open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path / "cache", progress=False, max_bad_fraction=0.01)

@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import msgpack
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -11,10 +12,11 @@ from typer.testing import CliRunner
 from trainer import checkpoint as ckpt
 from trainer.cli import app
 from trainer.config import load_config
+from trainer.data import DataError
 from trainer.export import export_run
 from trainer.loop import ResumeError, fit
 
-from .conftest import SIAMRPN_VIEWS, make_records, write_build
+from .conftest import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,6 +111,22 @@ def test_interrupted_and_resumed_equals_uninterrupted(tiny_build, tmp_path):
     assert len(ckpt.list_checkpoints(tmp_path / "b")) == 2  # keep_checkpoints
 
 
+def test_fewer_sequences_than_a_batch_train_and_resume_exactly(tmp_path):
+    """3 sequences and batch 4 (the seed's epoch is one pair per sequence): every epoch cycles them
+    into one whole batch, so 4 epochs are 4 steps, and a run stopped at step 2 and resumed ends with
+    the weights of the run that went straight through."""
+    build = write_build(tmp_path / "b", make_records("few", 3, 2, SIAMRPN_VIEWS, seed=4), SIAMRPN_VIEWS, shards=1)
+    extra = ("data.val_fraction=0.0", "train.epochs=4", "train.checkpoint_every=2")
+    straight = fit(_cfg("siamrpn", [build], *extra), tmp_path / "a", progress=False)
+    assert straight.step == 4 and straight.epoch == 4 and len(straight.history) == 4
+    fit(_cfg("siamrpn", [build], *extra, "train.max_steps=2"), tmp_path / "r", progress=False)
+    resumed = fit(_cfg("siamrpn", [build], *extra), tmp_path / "r", resume=True, progress=False)
+    assert resumed.step == 4 and resumed.history[-1]["loss"] == straight.history[-1]["loss"]
+    a = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "a"))["model"]
+    b = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "r"))["model"]
+    assert all(torch.equal(tensor, b[name]) for name, tensor in a.items())
+
+
 def test_resume_refuses_another_model(tiny_build, tmp_path):
     fit(_cfg("siambroadcastrpn", [tiny_build], "train.max_steps=1"), tmp_path / "run", progress=False)
     with pytest.raises(ResumeError, match="trained as model 'siambroadcastrpn'"):
@@ -157,11 +175,72 @@ def test_cli_fit_and_errors(tiny_build, tmp_path):
 def test_corrupt_record_is_skipped_during_training(tmp_path):
     records = make_records("c", 8, 1, SIAMRPN_VIEWS, p_negative=0.0)
     build = write_build(tmp_path / "b", records, SIAMRPN_VIEWS, shards=1, corrupt_keys={records[2]["key"]})
-    cfg = _cfg("siamrpn", [build], "data.val_fraction=0.0", "train.max_steps=2")
+    cfg = _cfg("siamrpn", [build], "data.val_fraction=0.0", "train.max_steps=2", "data.max_bad_fraction=0.2")
     result = fit(cfg, tmp_path / "run", progress=False)
     assert result.step == 2
     lines = (tmp_path / "run" / "skipped-rank0.jsonl").read_text().splitlines()
     assert len(lines) == 1 and records[2]["key"] in json.loads(lines[0])["record"]
+
+
+def test_corrupt_bit_in_a_stored_box_is_skipped_logged_and_counted(tmp_path):
+    """The issue's case: one bit of a box flipped on disk gave a 1e21 box and no positive anchor,
+    trained on silently. The record's checksum fails: it is skipped, logged with shard and key, and
+    counted in TensorBoard (data/bad_records)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    records = make_records("c", 8, 1, SIAMRPN_VIEWS, p_negative=0.0)
+    build = write_build(tmp_path / "b", records, SIAMRPN_VIEWS, shards=1, dataset="c")
+    key = records[2]["key"]
+    box = msgpack.packb(records[2]["crops"]["search"]["box_xyxy"])
+    flip_in_record(build / "shards" / "c-00000.lmdb", key, box, 2, 0x04)  # exponent + 64
+    cfg = _cfg("siamrpn", [build], "data.val_fraction=0.0", "train.max_steps=2", "data.max_bad_fraction=0.2")
+    assert fit(cfg, tmp_path / "run", progress=False).step == 2
+    lines = [json.loads(line)["record"] for line in (tmp_path / "run" / "skipped-rank0.jsonl").read_text().splitlines()]
+    assert len(lines) == 1 and lines[0].startswith(f"c-00000.lmdb:{key}: ") and "checksum" in lines[0]
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    assert [e.value for e in events.Scalars("data/bad_records")] == [1.0, 1.0]
+
+
+def test_corrupt_records_past_max_bad_fraction_stop_the_run(tmp_path):
+    records = make_records("c", 8, 1, SIAMRPN_VIEWS, p_negative=0.0)
+    build = write_build(tmp_path / "b", records, SIAMRPN_VIEWS, shards=1, corrupt_keys={records[5]["key"]})
+    cfg = _cfg("siamrpn", [build], "data.val_fraction=0.0", "train.max_steps=2")  # default 0.01: 1 of 8 is too many
+    with pytest.raises(DataError, match=r"1 of 8 training records are damaged .*data\.max_bad_fraction") as info:
+        fit(cfg, tmp_path / "run", progress=False)
+    assert records[5]["key"] in str(info.value) and "dataprep verify" in str(info.value)
+
+
+def test_corrupt_truncated_shard_is_refused_by_fit_with_its_name(tmp_path):
+    """A truncated shard used to kill `trainer fit` with SIGBUS (exit 135, no message)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    build = write_build(tmp_path / "b", make_records("t", 8, 1, SIAMRPN_VIEWS), SIAMRPN_VIEWS, shards=2, dataset="t")
+    shard = build / "shards" / "t-00001.lmdb"
+    os.truncate(shard, shard.stat().st_size // 2)
+    cmd = [str(Path(sys.executable).parent / "trainer"), "fit", "--config", str(REPO / "pipelines/train/siamrpn.toml"),
+           "--shards", str(build), "--device", "cpu", "--max-steps", "2", "--run-dir", str(tmp_path / "run"), "--quiet",
+           *[a for s in [*SMALL["siamrpn"], "data.workers=0", "train.batch_size=4", "data.val_fraction=0.0"]
+             for a in ("--set", s)]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "COLUMNS": "400"})
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode not in (-signal.SIGBUS, 128 + signal.SIGBUS), text
+    assert proc.returncode == 2 and "shard t-00001 is damaged" in text and "truncated" in text, text
+    assert "Traceback" not in text
+
+
+def test_version_1_shards_still_train(tmp_path, caplog):
+    """Builds written before records carried checksums are read (with a warning that they have none)."""
+    records = make_records("v", 8, 1, SIAMRPN_VIEWS, p_negative=0.0)
+    build = write_build(tmp_path / "b", records, SIAMRPN_VIEWS, shards=1, schema_version=1)
+    cfg = _cfg("siamrpn", [build], "data.val_fraction=0.0", "train.max_steps=2")
+    with caplog.at_level("WARNING"):
+        assert fit(cfg, tmp_path / "run", progress=False).step == 2
+    assert not (tmp_path / "run" / "skipped-rank0.jsonl").exists()
+    assert "no checksum" in caplog.text
 
 
 def test_ddp_two_processes_on_cpu_with_gloo(tiny_build, tmp_path):

@@ -167,3 +167,23 @@ def test_plans_carry_exemplars_and_agree_across_ranks():
     for plan in split:  # the same position gets the same exemplar on whichever rank reads it
         for p, r, e, n in zip(plan.positions, plan.rows, plan.exemplar_rows, plan.negative):
             assert by_position[int(p)] == (int(r), int(e), bool(n))
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_fewer_sequences_than_a_batch_cycle_them(world):
+    """3 sequences, batch 4 (the seed's epoch: one pair per sequence): the epoch cycles the sequences to
+    fill one whole batch per rank (each sequence before any twice), the same for the same seed and
+    epoch, with no position on two ranks and the same number of batches on every rank."""
+    cat = _catalog(units_per_folder=(3,), rows_per_unit=2, shards_per_folder=1)
+    args = dict(num_folders=1, weights=[], samples_per_epoch=0, seed=2, epoch=0, world=world, batch_size=4)
+    plans = [plan_epoch(cat, rank=r, **args) for r in range(world)]
+    assert [p.num_batches for p in plans] == [1] * world
+    units = np.concatenate([cat.unit[p.rows] for p in plans])
+    assert len(units) == 4 * world and set(units.tolist()) == {0, 1, 2}
+    assert np.bincount(units).max() - np.bincount(units).min() <= 1  # every sequence once before any twice
+    positions = np.concatenate([p.positions for p in plans])
+    assert len(set(positions.tolist())) == len(positions)
+    again = plan_epoch(cat, rank=0, **args)
+    assert np.array_equal(again.rows, plans[0].rows) and np.array_equal(again.positions, plans[0].positions)
+    # A larger catalog is not touched: one pair per sequence, as before.
+    assert len(select_epoch_rows(cat, 1, [], 0, seed=2, epoch=0)) == 3

@@ -5,19 +5,27 @@ Flow (client side): resolve root/out -> list videos (cheap; fatal SourceError be
 groups of the sorted videos) -> keep shards whose file checksum verifies against their sidecar
 (resume) -> run the rest (:func:`dataprep.task.build_shard`, one task per shard) with a progress
 bar -> merge the per-shard rows and skips -> ``manifest/*.parquet`` -> ``build.json`` last.
+
+From "prepare OUT" on, the build holds ``OUT/.lock`` (:func:`out_lock`): a second build into the same
+folder is refused. A failure to write into OUT (disk full, ...) stops the build at once
+(:class:`OutputWriteFailed`); finished shards are kept, so the same command resumes once it is fixed.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,10 +70,12 @@ from dataprep.manifest import write_samples, write_skipped
 from dataprep.report import unit_noun
 from dataprep.search_extras import describe_distractor_bank
 from dataprep.sources import SourceError, get_source, parse_chunks
-from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, root_relative, skip_row
+from dataprep.task import ShardTask, build_shard, output_failure, plan_shards, read_sidecar, root_relative, skip_row
 
 CONFIG_FILE = "build-config.json"
 """Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
+LOCK_FILE = ".lock"
+"""``OUT/.lock``: flock-ed by the build writing into OUT; holds its pid, host and start time."""
 
 VERSIONED_PACKAGES = (
     "siamtrack-core", "siamtrack-dataprep", "numpy", "opencv-python-headless", "lmdb", "msgpack", "pyarrow",
@@ -80,6 +90,11 @@ class BuildError(Exception):
 
 class ShardsFailed(BuildError):
     """Shard tasks failed while building: the command was right but the work failed, so the CLI exits 1."""
+
+
+class OutputWriteFailed(ShardsFailed):
+    """OUT cannot be written (disk full, quota, read-only, I/O error): the build stops at the first
+    such failure, since every other shard would fail the same way. The CLI exits 1."""
 
 
 @dataclass
@@ -136,12 +151,54 @@ def _is_ours(path: Path) -> bool:
     return path.name in (SHARDS_DIR, MANIFEST_DIR, BUILD_FILE, CONFIG_FILE)
 
 
+@contextmanager
+def out_lock(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` (``flock``) for the block; BuildError naming the holder when another build has it.
+    An OSError of OUT's filesystem inside the block becomes :class:`OutputWriteFailed`.
+
+    Two builds into one folder would interleave their shards, manifest and ``build.json``. The kernel
+    drops a flock when its process dies, so the lock of a killed build is simply taken over; the
+    file stays (removing it would let a third build lock a new file while the second holds the old)."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise BuildError(f"cannot write into the output folder {out} ({exc.strerror or exc}): "
+                         f"choose another --out") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "holder unknown"
+            raise BuildError(f"output folder {out} is in use by another dataprep build ({holder}): wait for it to "
+                             f"finish or stop it, or choose another --out") from None
+        started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode(), 0)
+            yield
+        except OSError as exc:  # e.g. the manifest or build.json on a full disk; shard tasks report their own
+            if (failure := output_failure(exc, out)) is None:
+                raise
+            raise OutputWriteFailed(_output_failure_message(failure)) from None
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def _output_failure_message(failure: str) -> str:
+    return (f"{failure}. The build stopped there; finished shards are kept: free space (or fix the folder) and "
+            f"run the same command again to resume.")
+
+
 def prepare_out(out: Path, cfg: BuildConfig, overwrite: bool) -> str:
     """Create/check OUT; returns "new", "resume" or "overwrite". Refuses a different config."""
     config_file = out / CONFIG_FILE
     if out.exists() and not out.is_dir():
         raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
-    entries = sorted(out.iterdir()) if out.is_dir() else []
+    entries = sorted(p for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
     mode = "new"
     if entries:
         previous = None
@@ -247,7 +304,8 @@ class TaskRun:
 
 def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_progress: bool) -> TaskRun:
     """Run :func:`dataprep.task.build_shard` for each task on the configured executor, with the
-    progress bar. A failed task is reported and listed, the others go on. BuildError when the
+    progress bar. A failed task is reported and listed, the others go on; a task that could not write
+    into OUT stops them all (OutputWriteFailed: the others would fail alike). BuildError when the
     cluster cannot be used."""
     run = TaskRun()
     if not todo:
@@ -264,6 +322,8 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
             with _progress(console, show_progress and plain is None) as progress:
                 bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
                 for outcome in executor.run(build_shard, todo):
+                    if outcome.error is None and "output_failure" in outcome.result:
+                        raise OutputWriteFailed(_output_failure_message(outcome.result["output_failure"]))
                     if outcome.error is not None:
                         run.failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
                         console.print(f"[red]shard {escape(outcome.task.name)} failed:[/] {escape(str(outcome.error))}")
@@ -286,7 +346,8 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
               show_progress: bool = True) -> BuildResult:
     """Build (or resume) the shards for ``cfg``; returns the written ``build.json`` content.
 
-    Raises BuildError for fatal problems (missing root/chunk, refused OUT), ShardsFailed for failed shard tasks.
+    Raises BuildError for fatal problems (missing root/chunk, refused OUT, OUT in use by another build),
+    ShardsFailed for failed shard tasks, OutputWriteFailed (a ShardsFailed) when OUT cannot be written.
     """
     console = console or Console(stderr=True, width=console_width(sys.stderr))
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -308,78 +369,80 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     except SourceError as exc:
         raise BuildError(str(exc)) from None
     out = resolve_out(cfg).path
-    mode = prepare_out(out, cfg, overwrite)
-    tasks = plan_shards(videos, cfg, out)
-    clean_leftovers(out, tasks)
+    with out_lock(out):
+        mode = prepare_out(out, cfg, overwrite)
+        tasks = plan_shards(videos, cfg, out)
+        clean_leftovers(out, tasks)
 
-    reused: dict[str, dict] = {}
-    if mode == "resume":
-        plain = plain_progress(show_progress, "checking finished shards", len(tasks), "shards", console.file)
-        with _checking_progress(console, show_progress and plain is None) as progress:
-            for t in progress.track(tasks, description="checking finished shards"):
-                if (sidecar := reusable_sidecar(t)) is not None:
-                    reused[t.name] = sidecar
-                if plain is not None:
-                    plain.update(advance=1)
-        if plain is not None:
-            plain.finish()
-    todo = [t for t in tasks if t.name not in reused]
-    if todo and (out / BUILD_FILE).exists():
-        (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
-    console.print(
-        f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {unit_noun(cfg.dataset)} -> {len(tasks)} shard(s) "
-        f"({len(reused)} already built)\n  root {escape(str(root.path))}\n  out  {escape(str(out))}"
-    )
-    if cfg.output.videos_per_shard == 1 and cfg.pairs.p_negative > 0:
-        console.print("  [yellow]note:[/] output.videos_per_shard = 1: a negative's exemplar comes from another video "
-                      "of the same shard (or another track of the same video), so single-track videos get no negatives")
-    if bank_info:
-        console.print(f"  distractors p={cfg.distractors.p_distractor:g} from {bank_info['instances']:,} instances "
-                      f"of {cfg.distractors.root} ({bank_info['split']})", markup=False)
-
-    results: dict[str, dict] = dict(reused)
-    work = run_tasks(cfg, todo, console, show_progress)
-    results.update(work.results)
-    clean_leftovers(out, tasks)
-    if failed := work.failed:
-        raise ShardsFailed(
-            f"{len(failed)} of {len(tasks)} shard task(s) failed ({', '.join(n for n, _ in failed[:5])}"
-            f"{', ...' if len(failed) > 5 else ''}): first error: {failed[0][1]}. The {len(results)} finished "
-            f"shard(s) are kept; fix the cause and re-run the same command to build the rest."
+        reused: dict[str, dict] = {}
+        if mode == "resume":
+            plain = plain_progress(show_progress, "checking finished shards", len(tasks), "shards", console.file)
+            with _checking_progress(console, show_progress and plain is None) as progress:
+                for t in progress.track(tasks, description="checking finished shards"):
+                    if (sidecar := reusable_sidecar(t)) is not None:
+                        reused[t.name] = sidecar
+                    if plain is not None:
+                        plain.update(advance=1)
+            if plain is not None:
+                plain.finish()
+        todo = [t for t in tasks if t.name not in reused]
+        if todo and (out / BUILD_FILE).exists():
+            (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent
+        console.print(
+            f"[bold]dataprep build[/] {cfg.dataset}: {len(videos)} {unit_noun(cfg.dataset)} -> {len(tasks)} shard(s) "
+            f"({len(reused)} already built)\n  root {escape(str(root.path))}\n  out  {escape(str(out))}"
         )
+        if cfg.output.videos_per_shard == 1 and cfg.pairs.p_negative > 0:
+            console.print("  [yellow]note:[/] output.videos_per_shard = 1: a negative's exemplar comes from another "
+                          "video of the same shard (or another track of the same video), so single-track videos get "
+                          "no negatives")
+        if bank_info:
+            console.print(f"  distractors p={cfg.distractors.p_distractor:g} from {bank_info['instances']:,} "
+                          f"instances of {cfg.distractors.root} ({bank_info['split']})", markup=False)
 
-    ordered = [results[t.name] for t in tasks]
-    rows = [r for res in ordered for r in res["rows"]]
-    skips = [skip_row(cfg.dataset, k, str(root.path)) for k in list_skips]
-    skips += [k for res in ordered for k in res["skips"]]
-    manifest_dir = out / MANIFEST_DIR
-    write_samples(manifest_dir / "samples.parquet", rows)
-    write_skipped(manifest_dir / "skipped.parquet", skips)
+        results: dict[str, dict] = dict(reused)
+        work = run_tasks(cfg, todo, console, show_progress)
+        results.update(work.results)
+        clean_leftovers(out, tasks)
+        if failed := work.failed:
+            raise ShardsFailed(
+                f"{len(failed)} of {len(tasks)} shard task(s) failed ({', '.join(n for n, _ in failed[:5])}"
+                f"{', ...' if len(failed) > 5 else ''}): first error: {failed[0][1]}. The {len(results)} finished "
+                f"shard(s) are kept; fix the cause and re-run the same command to build the rest."
+            )
 
-    build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir, str(root.path))
-    if bank_info:
-        build["distractor_bank"] = bank_info
-    build["run"] = {
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "argv": list(sys.argv),
-        "root": str(root.path),
-        "out": str(out),
-        "mode": mode,
-        "scheduler": work.description,
-        "workers": work.workers,
-        "dashboard": work.dashboard,
-        "shards_built": len(todo),
-        "shards_reused": len(reused),
-        "pairs_built": sum(results[t.name]["records"] for t in todo),
-        "wall_s": round(time.perf_counter() - t0, 3),
-        "work_wall_s": round(work.wall_s, 3),
-        "task_cpu_s": round(sum(results[t.name]["timing"]["cpu_s"] for t in todo), 3),
-        "dask": {"workers": cfg.dask.workers, "scheduler": cfg.dask.scheduler, "retries": cfg.dask.retries},
-    }
-    write_json_atomic(out / BUILD_FILE, build)
-    return BuildResult(out, build)
+        ordered = [results[t.name] for t in tasks]
+        rows = [r for res in ordered for r in res["rows"]]
+        skips = [skip_row(cfg.dataset, k, str(root.path)) for k in list_skips]
+        skips += [k for res in ordered for k in res["skips"]]
+        manifest_dir = out / MANIFEST_DIR
+        write_samples(manifest_dir / "samples.parquet", rows)
+        write_skipped(manifest_dir / "skipped.parquet", skips)
+
+        build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir, str(root.path))
+        if bank_info:
+            build["distractor_bank"] = bank_info
+        build["run"] = {
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "host": socket.gethostname(),
+            "argv": list(sys.argv),
+            "root": str(root.path),
+            "out": str(out),
+            "mode": mode,
+            "scheduler": work.description,
+            "workers": work.workers,
+            "dashboard": work.dashboard,
+            "shards_built": len(todo),
+            "shards_reused": len(reused),
+            "pairs_built": sum(results[t.name]["records"] for t in todo),
+            "wall_s": round(time.perf_counter() - t0, 3),
+            "work_wall_s": round(work.wall_s, 3),
+            "task_cpu_s": round(sum(results[t.name]["timing"]["cpu_s"] for t in todo), 3),
+            "dask": {"workers": cfg.dask.workers, "scheduler": cfg.dask.scheduler, "retries": cfg.dask.retries},
+        }
+        write_json_atomic(out / BUILD_FILE, build)
+        return BuildResult(out, build)
 
 
 def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips, manifest_dir: Path,

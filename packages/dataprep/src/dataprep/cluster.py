@@ -135,16 +135,21 @@ def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
             env = worker_environ(cfg)
             # Dask lets variables already in this process's environment win over the config (and its
             # nannies leave them set here), so set ours for the time the nannies read them.
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
-                    _environ({k: str(v) for k, v in env.items()}):
-                cluster = LocalCluster(
-                    n_workers=cfg.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",  # never on all interfaces; the HTTP server runs even without bokeh
-                    silence_logs=logging.ERROR,
-                )
+            try:
+                with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
+                        _environ({k: str(v) for k, v in env.items()}):
+                    cluster = LocalCluster(
+                        n_workers=cfg.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0",  # never on all interfaces; the HTTP server runs even without bokeh
+                        silence_logs=logging.ERROR,
+                    )
+            except RuntimeError as exc:  # e.g. "Nanny failed to start": a worker process died while starting
+                raise ClusterError(f"the local Dask cluster did not start ({exc}): a worker process died or could "
+                                   "not start; run the same command again (finished shards are kept), or check "
+                                   "memory limits") from None
             client = Client(cluster)
             workers = cfg.workers
             description = f"local Dask cluster, {workers} worker process(es) x 1 thread ({cluster.scheduler_address})"

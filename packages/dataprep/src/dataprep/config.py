@@ -201,6 +201,18 @@ class PhotometricConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """What one input may cost, checked before the work: inputs over a limit are skipped and recorded
+    (``frame_too_large``), never decoded. Real frames are far below them, so they change nothing in a
+    normal build; they are hashed because raising one can turn a skip into pairs."""
+
+    max_frame_pixels: int = 64_000_000
+    """Largest width x height a frame's JPEG header may claim (8K video: 33 Mpx)."""
+    max_frame_bytes: int = 256 << 20
+    """Largest frame file or zip member, by its declared and its read size."""
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     dataset: str
     root: str | None = None
@@ -226,16 +238,25 @@ class BuildConfig:
     vot: VotConfig = field(default_factory=VotConfig)
     distractors: DistractorConfig = field(default_factory=DistractorConfig)
     photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def replace(self, **changes) -> BuildConfig:
         return dataclasses.replace(self, **changes)
 
     def hashed(self) -> dict[str, Any]:
-        """The settings that decide the output bytes (no paths, no Dask settings), JSON-ready."""
+        """The settings that decide the output bytes (no paths, no Dask settings), JSON-ready.
+
+        Sections added after the first release (``vot``, ``limits``) enter only when they differ
+        from their defaults: at the defaults they change no normal build's output (the default limits
+        only refuse frames that earlier builds decoded into garbage), so builds made before these
+        sections existed keep their hash and stay resumable."""
         d = dataclasses.asdict(self)
         for k in ("root", "out", "dask"):
             d.pop(k)
         d["distractors"].pop("root")
+        for k, default in (("vot", VotConfig()), ("limits", LimitsConfig())):
+            if getattr(self, k) == default:
+                d.pop(k)
         return d
 
     def sha256(self) -> str:
@@ -430,6 +451,9 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
         if not cfg.views_by_role(role):
             fail(f"'views' needs at least one view with role {role!r}")
     _validate_stills_and_distractors(cfg, fail)
+    for k in ("max_frame_pixels", "max_frame_bytes"):
+        if getattr(cfg.limits, k) < 1:
+            fail(f"'limits.{k}' must be >= 1")
     d = cfg.dask
     if d.workers < 1:
         fail("'dask.workers' (--workers) must be >= 1")

@@ -51,7 +51,7 @@ def load_distractor_bank(cfg: BuildConfig):
     from dataprep.sources.coco import load_bank
 
     t = cfg.distractors
-    return load_bank(t.root, t.split, t.min_area_px)
+    return load_bank(t.root, t.split, t.min_area_px, cfg.limits.max_frame_pixels)
 
 
 def _is_still(plan: PairPlan) -> bool:
@@ -114,7 +114,7 @@ def _choose_and_place(rng, cfg: BuildConfig, seq: Sequence, target_xyxy, crop_si
     if source_id is None:
         return D.FLAG_NO_SOURCE, None
     try:
-        patch, mask = bank.load_patch(source_id)
+        patch, mask = bank.load_patch(source_id, cfg.limits.max_frame_pixels, cfg.limits.max_frame_bytes)
     except FrameError:
         return D.FLAG_SOURCE_UNREADABLE, None
     size_wh = D.distractor_size_px(rng, target_xyxy, (patch.shape[1], patch.shape[0]), (t.scale_min, t.scale_max))

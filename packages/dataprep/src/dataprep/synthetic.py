@@ -421,6 +421,15 @@ def truncate_jpeg_bytes(data: bytes) -> bytes:
     return data[: int(len(data) * 0.6)]
 
 
+def forge_jpeg_size(data: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its start-of-frame header claiming ``width`` x ``height``: a complete file
+    that OpenCV decodes to that size anyway, filling what the data lacks with grey."""
+    i = 2
+    while data[i + 1] not in (0xC0, 0xC1, 0xC2):  # walk the segments to the frame header
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return data[: i + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[i + 9 :]
+
+
 def write_trackingnet_bad(root: str | Path, chunk: int = 0, frames: int = 10, size=(160, 120), seed: int = 0
                           ) -> list[BadInput]:
     """Add one broken sequence per bad-input case to ``root/TRAIN_chunk`` (named ``bad_<case>``).

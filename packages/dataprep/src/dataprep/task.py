@@ -7,10 +7,14 @@ deterministic :class:`siamcore.shards.ShardWriter`); the sidecar ``shards/<name>
 manifest rows, skips) is written after the shard, and the same content is returned to the client.
 
 Bad input never raises: unusable videos/sequences/frames/boxes become skip rows with a reason.
+A failure to write into OUT (disk full, quota, read-only, I/O error) is returned as
+``{"name", "output_failure"}``, not raised: Dask would retry it, recomputing the shard for nothing,
+and the client must stop the whole build at once (:func:`output_failure`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -25,6 +29,7 @@ import numpy as np
 from siamcore.atomic import write_json_atomic
 from siamcore.boxes import is_valid_xywh
 from siamcore.crop import frame_mean
+from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import SHARDS_DIR, ShardWriter, shard_path
 
 from dataprep.config import BuildConfig
@@ -43,11 +48,12 @@ class ShardTask:
     videos: tuple[VideoRef, ...]
     config: BuildConfig
     plan_sha256: str
-    """sha256 of (config hash, shard name, video uids): a sidecar from another plan is never reused."""
+    """sha256 of (record schema version, config hash, shard name, video uids): a sidecar from another
+    plan is never reused, nor a shard written in an older record layout."""
 
 
 def plan_sha256(config_sha256: str, name: str, videos) -> str:
-    h = hashlib.sha256(f"{config_sha256}\n{name}\n".encode())
+    h = hashlib.sha256(f"schema {SCHEMA_VERSION}\n{config_sha256}\n{name}\n".encode())
     for v in videos:
         h.update(v.uid.encode("utf-8") + b"\n")
     return h.hexdigest()
@@ -109,9 +115,10 @@ def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
 
 
 def load_options(cfg: BuildConfig) -> dict:
-    """Reader options beyond the video: COCO's minimum instance area, VOT's polygon-to-box rule."""
+    """Reader options beyond the video: COCO's minimum instance area and image size limit, VOT's
+    polygon-to-box rule."""
     if cfg.dataset == "coco":
-        return {"min_area_px": cfg.coco.min_area_px}
+        return {"min_area_px": cfg.coco.min_area_px, "max_image_pixels": cfg.limits.max_frame_pixels}
     if cfg.dataset == "vot":
         return {"polygon_mode": cfg.vot.polygon_mode}
     return {}
@@ -170,7 +177,7 @@ def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPla
         if not todo:
             continue
         try:
-            frame = read_frame(ref)
+            frame = read_frame(ref, cfg.limits.max_frame_pixels, cfg.limits.max_frame_bytes)
         except FrameError as exc:
             for p_idx, role, _, _ in todo:
                 failures.setdefault(p_idx, (exc.reason, f"{role} frame: {exc}"))
@@ -218,7 +225,8 @@ def make_records(task: ShardTask, sequences: list[Sequence], plans: list[PairPla
 
 
 def build_shard(task: ShardTask) -> dict:
-    """Build, write and describe one shard. Returns the sidecar content plus a ``timing`` entry."""
+    """Build, write and describe one shard. Returns the sidecar content plus a ``timing`` entry, or
+    ``{"name", "output_failure"}`` when OUT cannot be written (see the module docstring)."""
     t_wall, t_cpu = time.perf_counter(), time.thread_time()
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -253,6 +261,10 @@ def build_shard(task: ShardTask) -> dict:
             "skips": [skip_row(cfg.dataset, k, task.videos[0].root) for k in skips],
         }
         write_json_atomic(sidecar_path(task.out_dir, task.name), sidecar)
+    except Exception as exc:
+        if (failure := output_failure(exc, task.out_dir)) is None:
+            raise
+        return {"name": task.name, "output_failure": failure}
     finally:
         cv2.setNumThreads(threads)
     sidecar["timing"] = {
@@ -261,6 +273,34 @@ def build_shard(task: ShardTask) -> dict:
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
     return sidecar
+
+
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+"""Errors of the output filesystem: no retry or other shard can succeed until someone frees space or fixes it."""
+FULL_BELOW_BYTES = 64 << 20
+"""Less free space than this (a shard is tens of MB) on OUT's disk after a write failed: the disk is full."""
+
+
+def output_failure(exc: BaseException, out_dir: str | os.PathLike) -> str | None:
+    """One line saying why writing into ``out_dir`` failed, or None when ``exc`` is not an output failure
+    (an OSError with an errno of :data:`OUTPUT_ERRNOS`, or any LMDB error: LMDB reports a full disk as
+    "Input/output error", so the free space is looked up to say whether the disk is full)."""
+    if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+        what = f"{exc.strerror or os.strerror(exc.errno)} ({errno.errorcode[exc.errno]})"
+        if exc.filename:
+            what += f" writing {exc.filename}"
+    elif type(exc).__module__.split(".")[0] == "lmdb":
+        what = f"LMDB: {exc}"
+    else:
+        return None
+    try:
+        st = os.statvfs(out_dir)
+        free = st.f_bavail * st.f_frsize
+    except OSError:
+        free = None
+    full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (free is not None and free < FULL_BELOW_BYTES)
+    space = "" if free is None else f", {free / 2**20:.1f} MiB free there"
+    return f"{'disk full in' if full else 'cannot write into'} {out_dir}: {what}{space}"
 
 
 def read_sidecar(out_dir: str | os.PathLike, name: str) -> dict | None:

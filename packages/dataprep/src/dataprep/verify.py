@@ -3,6 +3,11 @@
 Checks: each shard file's sha256 and record count, the manifest files' sha256, that the shard's
 keys are exactly the manifest's keys for it, that every record unpacks under the current schema
 with its LMDB key, and that every crop decodes as a ``size x size`` RGB JPEG with finite boxes.
+
+A shard's sha256 says *that* it changed; the per-record checksums say *which* records did, so each
+damaged record is reported as ``shard NAME: record KEY: ...`` (rebuild that shard). A shard file
+that LMDB cannot safely open (truncated) is reported as damaged and skipped: verify goes on with
+the other shards instead of dying of SIGBUS in the middle.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SchemaError, unpack
-from siamcore.shards import file_sha256, open_build
+from siamcore.shards import ShardDamagedError, check_shard_file, file_sha256, open_build
 
 from dataprep.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
@@ -107,6 +112,14 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                 if plain is not None:
                     plain.update(advance=shard.records)
                 continue
+            try:
+                check_shard_file(shard.path)
+            except ShardDamagedError as exc:
+                problems.append(f"shard {shard.name}: damaged: {exc}")
+                progress.advance(bar, shard.records)
+                if plain is not None:
+                    plain.update(advance=shard.records)
+                continue
             if file_sha256(shard.path) != shard.sha256:
                 problems.append(f"shard {shard.name}: sha256 differs from build.json (file changed or corrupt)")
             seen = set()
@@ -115,7 +128,9 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                 for key, raw in reader.iter_raw():
                     seen.add(key)
                     report.records += 1
-                    report.crops += _check_record(key, raw, info.views, problems)
+                    record_problems: list[str] = []
+                    report.crops += _check_record(key, raw, info.views, record_problems)
+                    problems.extend(f"shard {shard.name}: record {p}" for p in record_problems)
                     progress.advance(bar)
                     if plain is not None:
                         plain.update(advance=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +18,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 TEMP_MARK = ".tmp-"
+_TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"[0-9a-f]{32}$")
 
 
 def temp_path(path: str | os.PathLike) -> Path:
     """A unique hidden sibling of ``path``: ``.NAME.tmp-<hex>`` (same folder, so the rename is atomic)."""
     path = Path(path)
     return path.with_name(f".{path.name}{TEMP_MARK}{uuid.uuid4().hex}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`temp_path` makes: what a writer killed mid-write leaves behind
+    (tools that own a folder remove these when they start; see ``trainer.checkpoint``)."""
+    return _TEMP_NAME.match(name) is not None
 
 
 @contextmanager

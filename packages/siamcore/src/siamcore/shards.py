@@ -8,7 +8,12 @@ A build folder ``OUT/`` holds::
     OUT/manifest/samples.parquet   one row per sample
     OUT/manifest/skipped.parquet   skipped inputs with reasons
 
-Keys are the records' ``key`` (utf-8); values are :func:`siamcore.schema.pack` bytes.
+Keys are the records' ``key`` (utf-8); values are :func:`siamcore.schema.pack` bytes (each with its
+own checksum, checked on every read).
+
+LMDB maps the file into memory and trusts its header: a truncated file makes the first read past its
+end fault with SIGBUS, which kills the process without a message. :func:`check_shard_file` compares
+the file's size with what its header says before every open and raises :class:`ShardDamagedError`.
 
 Determinism: :class:`ShardWriter` buffers the records and writes them in sorted key order in one
 transaction into a fresh environment (zero-initialised pages, a map size computed from the
@@ -24,13 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from siamcore.atomic import atomic_path
-from siamcore.schema import SCHEMA_VERSION, SchemaError, pack, unpack
+from siamcore.schema import READABLE_VERSIONS, SCHEMA_VERSION, SchemaError, pack, unpack
 
 BUILD_FILE = "build.json"
 SHARDS_DIR = "shards"
@@ -38,6 +44,54 @@ MANIFEST_DIR = "manifest"
 SHARD_SUFFIX = ".lmdb"
 BUILD_FORMAT = "siamtrack-dataprep-build"
 _PAGE = 4096
+
+
+# LMDB's data file starts with two meta pages (0 and 1); the one with the larger txnid is current.
+# Each is a page header (16 bytes on 64-bit builds), then MDB_meta: magic u32, version u32, address
+# u64, mapsize u64, two MDB_db of 48 bytes (the first one's leading u32 is the page size), last_pg
+# u64, txnid u64. Pages 0..last_pg hold the data, so the file needs (last_pg + 1) * page size bytes.
+_MDB_MAGIC = 0xBEEFC0DE
+_META = struct.Struct("<16xIIQQI44x48xQQ")  # page header, magic, version, address, mapsize, psize, last_pg, txnid
+
+
+class ShardDamagedError(SchemaError):
+    """A shard file that LMDB cannot safely open (truncated, or its header overwritten).
+
+    A :class:`~siamcore.schema.SchemaError`, so that every command that already refuses unreadable
+    data with a message reports it the same way."""
+
+
+def check_shard_file(path: str | os.PathLike) -> None:
+    """Raise :class:`ShardDamagedError` unless ``path`` is as long as its LMDB header says.
+
+    Reads the two meta pages (plain file reads, no mapping) and takes the current one: the file must
+    hold pages ``0 .. last_pg``. Cheap (two small reads), so readers call it before every open.
+    """
+    path = Path(path)
+    advice = "rebuild it (`dataprep build` into the same folder rebuilds damaged shards)"
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        first = f.read(_META.size)
+        if len(first) < _META.size:
+            raise ShardDamagedError(f"shard file {path} is {size} bytes, too short for an LMDB header; {advice}")
+        metas = [_META.unpack(first)]
+        page = metas[0][4]
+        if page >= 512 and page & (page - 1) == 0:
+            f.seek(page)
+            second = f.read(_META.size)
+            if len(second) == _META.size:
+                metas.append(_META.unpack(second))
+    if len(metas) < 2 or any(m[0] != _MDB_MAGIC or m[4] != page for m in metas):
+        raise ShardDamagedError(
+            f"shard file {path} is not an LMDB file (its header pages are damaged or missing); {advice}"
+        )
+    last_page = max(metas, key=lambda m: m[6])[5]
+    needed = (last_page + 1) * page
+    if size < needed:
+        raise ShardDamagedError(
+            f"shard file {path} is {size} bytes but its LMDB header says {needed} bytes: it is truncated "
+            f"(an interrupted copy or a full disk); {advice}"
+        )
 
 
 def _lmdb():
@@ -174,6 +228,7 @@ class _SharedEnvs:
                     pass
                 entry = None
             if entry is None:
+                check_shard_file(path)
                 env = _lmdb().open(str(path), subdir=False, readonly=True, lock=False, readahead=False, max_dbs=0)
                 entry = [env, 0, os.getpid()]
                 self._entries[key] = entry
@@ -202,7 +257,8 @@ class ShardReader:
     used in workers. Opened ``readonly=True, lock=False, subdir=False, readahead=False``; readers
     of the same file in one process share one environment.
 
-    Records that do not unpack raise :class:`siamcore.schema.SchemaError` (log and skip them).
+    Records that do not unpack (or whose checksum differs) raise :class:`siamcore.schema.SchemaError`
+    (log and skip them); a damaged file raises :class:`ShardDamagedError` on first use.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -356,10 +412,11 @@ def open_build(out_dir: str | os.PathLike) -> BuildInfo:
         raise SchemaError(f"{build_file} is not valid JSON: {exc}") from exc
     if not isinstance(build, dict) or build.get("format") != BUILD_FORMAT:
         raise SchemaError(f"{build_file} is not a dataprep build description")
-    if build.get("schema_version") != SCHEMA_VERSION:
+    if build.get("schema_version") not in READABLE_VERSIONS:
         raise SchemaError(
             f"{build_file}: records are schema version {build.get('schema_version')!r}, this code reads "
-            f"version {SCHEMA_VERSION}: rebuild the shards with the matching dataprep version"
+            f"versions {', '.join(map(str, READABLE_VERSIONS))} (writes {SCHEMA_VERSION}): rebuild the shards "
+            "with the matching dataprep version"
         )
     shards = tuple(
         ShardInfo(

@@ -64,15 +64,23 @@ def _setup_torch(threads: int, device: str) -> None:
 
 
 def _parse_box(text: str):
+    """``--init`` as 4 floats. Refused with the text as typed and what is wrong with it: a NaN would
+    otherwise reach the tracker and fail there, showing a box the user never typed."""
     import numpy as np
 
     try:
-        values = [float(v) for v in text.replace(" ", "").split(",")]
+        values = np.asarray([float(v) for v in text.replace(" ", "").split(",")])
     except ValueError:
-        values = []
-    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-        _fail(f"--init must be x,y,w,h with positive w and h (0-based pixels), got {text!r}")
-    return np.asarray(values)
+        values = np.zeros(0)
+    if len(values) != 4:
+        problem = "expected 4 numbers x,y,w,h (0-based pixels)"
+    elif not np.isfinite(values).all():
+        problem = "a value is not finite (nan or inf)"
+    elif values[2] <= 0 or values[3] <= 0:
+        problem = "the size w,h must be positive"
+    else:
+        return values
+    _fail(f"--init {text!r}: {problem}")
 
 
 def _progress(unit: str) -> Progress | _PlainBar:
@@ -150,7 +158,7 @@ def run(
     """Track one target through a video and write its boxes and/or a rendered video."""
     import numpy as np
 
-    from .datasets import open_source, write_results
+    from .datasets import FrameError, numbered_frames, open_source, write_results
     from .interactive import gui_problem, select_box_xywh
     from .render import VideoSink, annotate
 
@@ -174,12 +182,14 @@ def run(
     gt = src.sequence.gt_xywh if (show_gt and src.sequence is not None) else None
     boxes, track_s, start = [], 0.0, time.perf_counter()
     total = min(len(src) or max_frames, max_frames) if max_frames else len(src) or None
+    failure, stopped, current = None, False, 0  # failure: the error that ended the run early, naming its frame
     try:
         with _progress("frames") as progress:
             task = progress.add_task(f"{tracker.name} on {escape(source.name)}", total=total, fps="")
-            for i, frame in enumerate(src.frames()):
+            for i, frame in numbered_frames(src.frames()):
                 if max_frames and i >= max_frames:
                     break
+                current = i + 1
                 if i == 0 and select:
                     box0 = select_box_xywh(frame)
                 t0 = time.perf_counter()
@@ -195,18 +205,32 @@ def run(
                     sink.write(annotate(frame, box, score, gt_box, max_width_px=sink.max_width_px))
                 progress.update(task, advance=1, fps=f"{len(boxes) / track_s:.1f} fps")
     except KeyboardInterrupt:  # how a camera run ends: keep what was tracked
+        stopped = True
         console.print(f"stopped after {len(boxes)} frames (Ctrl-C)")
-    except (ValueError, RuntimeError) as e:
+    except FrameError as e:  # an unreadable frame mid-video: keep the boxes tracked before it
+        failure = str(e)
+    except (ValueError, RuntimeError) as e:  # the tracker or the renderer failed on this frame
+        failure = f"frame {current}: {e}"
+    if not boxes:
         if sink is not None:
             sink.abort()
-        _fail(str(e), EXIT_FAILED)
-    if not boxes:
-        _fail(f"{source}: no frames could be read", EXIT_FAILED)
+        _fail(failure or f"{source}: no frames could be read", EXIT_FAILED)
     total_s = time.perf_counter() - start
     if out:
         write_results(out, np.asarray(boxes))
     if sink is not None:
-        sink.close()
+        try:
+            sink.close()
+        except (ValueError, RuntimeError):  # the renderer's own failure ended the run: nothing to keep
+            if failure is None:
+                raise
+            sink.abort()
+    if failure is not None:
+        written = " and ".join(str(p) for p in (out, render) if p)
+        kept = f"; the {len(boxes)} frames tracked before it are in {written}" if written else ""
+        _fail(f"{source}: {failure}{kept}", EXIT_FAILED)
+    if not stopped and not (max_frames and len(boxes) >= max_frames) and (short := src.shortfall(len(boxes))):
+        console.print(f"warning: {short}; {len(boxes)} frames tracked", style="yellow", markup=False)
     console.print(
         f"[green]done[/]: {len(boxes)} frames, tracker {len(boxes) / track_s:.1f} fps, "
         f"{len(boxes) / total_s:.1f} fps with decode{' and render' if sink else ''}"
@@ -341,6 +365,9 @@ def evaluate(
     _print_table([fs], per_sequence)
     plot_names = ", ".join(p.name for p in plots)
     console.print(f"results -> {report.tracker_dir}, scores -> {scores_path}, plots -> {plot_names}", markup=False)
+    if report.skipped:  # the others are written and scored; a script must still see the failure
+        _fail(f"{len(report.skipped)} sequence(s) could not be tracked ({', '.join(report.skipped)}: see above); "
+              f"the results of the other {len(fs.curves)} are written and scored", EXIT_FAILED)
 
 
 @app.command()

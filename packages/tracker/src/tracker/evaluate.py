@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from siamcore.atomic import write_bytes_atomic
 
-from .datasets import Sequence, normalise_name, read_results, write_results
+from .datasets import Sequence, normalise_name, numbered_frames, read_results, write_results
 from .metrics import SequenceCurves, sequence_curves, tracker_scores
 from .online import OnlineTracker
 
@@ -37,7 +37,8 @@ class SequenceRun:
 
 
 def track_sequence(tracker: OnlineTracker, seq: Sequence, on_frame: Callable[[], None] | None = None) -> SequenceRun:
-    """Run ``tracker`` over ``seq`` from its first ground-truth box (OPE)."""
+    """Run ``tracker`` over ``seq`` from its first ground-truth box (OPE). A frame that cannot be read
+    raises FrameError (a ValueError) with its number."""
     if seq.gt_xywh is None:
         raise ValueError(f"{seq.name}: no ground truth to initialise from")
     n = len(seq)
@@ -45,7 +46,7 @@ def track_sequence(tracker: OnlineTracker, seq: Sequence, on_frame: Callable[[],
     scores = np.empty(n)
     track_s = 0.0
     start = time.perf_counter()
-    for i, frame in enumerate(seq):
+    for i, frame in numbered_frames(seq):
         t0 = time.perf_counter()
         if i == 0:
             tracker.init(frame, seq.gt_xywh[0])

@@ -76,7 +76,7 @@ def fit(
 
     Ctrl-C stops after the current step and writes a checkpoint; --resume RUN continues exactly.
     """
-    from trainer.checkpoint import CHECKPOINT_DIR
+    from trainer.checkpoint import list_checkpoints
     from trainer.config import ConfigError, load_config
     from trainer.data import DataError
     from trainer.loop import ResumeError, fit as run_fit
@@ -116,7 +116,7 @@ def fit(
         if resume is None:
             run = run_dir or Path("runs") / f"{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             run = _agree_on_run_dir(run, cfg.train.device)
-            if (run / CHECKPOINT_DIR).is_dir() and any((run / CHECKPOINT_DIR).iterdir()):
+            if list_checkpoints(run):  # a killed write's temp file alone is no run to continue: removed
                 _fail(f"{run} already holds checkpoints: continue it with --resume {run} or pick another --run-dir")
         result = run_fit(cfg, run, resume=resume is not None, progress=not quiet)
     except (ConfigError, DataError, ResumeError, FileNotFoundError) as exc:
@@ -156,7 +156,8 @@ def export(
     from trainer.export import export_run
 
     try:
-        written = export_run(run, out, checkpoint)
+        written = export_run(run, out, checkpoint,
+                             warn=lambda text: err.print(f"warning: {text}", style="yellow", markup=False))
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     for path in written:

@@ -67,6 +67,10 @@ class DataConfig:
     # multiplies the distinct pairs the heads see.
     same_sequence_p: float = 0.0
     other_sequence_p: float = 0.0
+    # Damaged records (checksum or box check fails, JPEG does not decode) are skipped, logged in
+    # RUN/skipped-rank*.jsonl and counted (TensorBoard data/bad_records); past this fraction of the
+    # training records the run stops: the shards need rebuilding, not silent training around holes.
+    max_bad_fraction: float = 0.01
 
 
 @dataclass
@@ -202,6 +206,8 @@ class Config:
             raise ConfigError("data.workers, train.max_steps and data.samples_per_epoch must be >= 0")
         if not 0 <= d.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
+        if not 0 <= d.max_bad_fraction <= 1:
+            raise ConfigError(f"data.max_bad_fraction must be in [0, 1], got {d.max_bad_fraction}")
         return self
 
 

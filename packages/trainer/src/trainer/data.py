@@ -10,8 +10,10 @@ plan (see :mod:`trainer.plan`); each DataLoader worker then builds whole batches
 batch's records in shard/key order through lazily opened, read-only, lock-free LMDB readers,
 decodes the two JPEG crops, augments them with a generator keyed by ``(seed, epoch, position)`` and
 stacks them into uint8 ``[B, H, W, 3]`` tensors (channels-last memory: ``permute(0, 3, 1, 2)``
-on the device gives NCHW in ``channels_last`` for free). A record that does not unpack or decode
-is logged and skipped (the batch is one smaller; its key is reported in ``batch["skipped"]``).
+on the device gives NCHW in ``channels_last`` for free). A record that does not unpack (its
+checksum or box check fails) or decode is logged and skipped (the batch is one smaller; the reason is
+in ``batch["skipped"]``, the record as ``"shard-file:key"`` in ``batch["bad_records"]``); the training
+loop counts them and stops past ``data.max_bad_fraction`` (:func:`check_bad_records`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from siamcore.schema import SchemaError, unpack, view_signature
-from siamcore.shards import BuildInfo, ShardReader, open_build
+from siamcore.shards import BuildInfo, ShardDamagedError, ShardReader, check_shard_file, open_build
 from tracker.models import box_mask
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig
@@ -42,7 +44,28 @@ MANIFEST_COLUMNS = ("shard", "key", "dataset", "sequence", "track", "exemplar_se
 
 
 class DataError(ValueError):
-    """Shard folders that cannot be used for this model (missing files, wrong views, empty)."""
+    """Shard folders that cannot be used for this model (missing files, wrong views, empty, damaged)."""
+
+
+class BadRecord(ValueError):
+    """A record that cannot be used; ``where`` is ``"shard-file:key"`` (what the skip log and counter use)."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+
+
+def check_bad_records(bad: int, total: int, max_fraction: float, example: str = "") -> None:
+    """Raise :class:`DataError` when more than ``max_fraction`` of the ``total`` training records are bad.
+
+    A few damaged records are skipped; many mean damaged shards, and a model trained around them would
+    quietly differ from the one the data describes."""
+    if bad > max_fraction * total:
+        raise DataError(
+            f"{bad} of {total} training records are damaged (more than data.max_bad_fraction = {max_fraction}"
+            f"{'; e.g. ' + example if example else ''}): run `dataprep verify` on the shard folders and rebuild "
+            "them, or raise data.max_bad_fraction"
+        )
 
 
 def match_views(build_views: dict[str, dict], model_views: dict, where: str) -> dict[str, str]:
@@ -128,6 +151,14 @@ def open_sources(
                 f"{path}: {len(missing)} shard file(s) listed in build.json are missing, e.g. {missing[0]}; "
                 "copy the whole build folder or rebuild it"
             )
+        for shard in build.shards:
+            try:
+                check_shard_file(shard.path)  # a truncated file would kill a loader with SIGBUS
+            except ShardDamagedError as exc:
+                raise DataError(f"{path}: shard {shard.name} is damaged: {exc}") from None
+        if build.build.get("schema_version") == 1:
+            log.warning("%s: version-1 shards, records carry no checksum (damaged bytes are caught only by the "
+                        "box check); rebuild with this dataprep to get per-record checksums", path)
         if getattr(model, "needs_guide", False):
             _check_guides(build, names)  # reads the shards: after the check that they exist
         if not build.samples_path.is_file():
@@ -234,8 +265,8 @@ class PairStream(IterableDataset):
     """Batches of training pairs for one DDP rank; see the module docstring and :mod:`trainer.plan`.
 
     Yields dicts: ``exemplar`` / ``search`` uint8 ``[b, H, W, 3]``, ``search_box_xyxy`` and the
-    guide boxes float32 ``[b, 4]`` (NaN when absent), ``negative`` bool ``[b]``, ``keys`` and
-    ``skipped`` (lists of str), ``batch_index`` (int).
+    guide boxes float32 ``[b, 4]`` (NaN when absent), ``negative`` bool ``[b]``, ``keys``,
+    ``skipped`` and ``bad_records`` (lists of str), ``batch_index`` (int).
     """
 
     def __init__(
@@ -318,6 +349,7 @@ def load_pairs(
     read_order = sorted(range(n), key=lambda i: (int(shards[i]), str(keys[i])))
     loaded: dict[int, tuple] = {}
     skipped: list[str] = []
+    bad_records: list[str] = []
     for i in read_order:
         shard, key = int(shards[i]), str(keys[i])
         reader = sources.readers[shard]
@@ -327,8 +359,10 @@ def load_pairs(
             if sources.needs_guide and (ex_crop["guide_xyxy"] is None or se_crop["guide_xyxy"] is None):
                 raise ValueError("no guide box, but the model takes guide masks")
         except (SchemaError, KeyError, ValueError) as exc:
-            log.warning("skipping record %r in %s: %s", key, reader.path.name, exc)
-            skipped.append(f"{reader.path.name}:{key}: {exc}")
+            message = str(exc) if isinstance(exc, BadRecord) else f"{reader.path.name}:{key}: {exc}"
+            log.warning("skipping record %s", message)
+            skipped.append(message)
+            bad_records.append(exc.where if isinstance(exc, BadRecord) else f"{reader.path.name}:{key}")
             continue
         if rngs is not None:
             exemplar, search = augment_pair(exemplar, search, rngs[i], augment)
@@ -349,20 +383,32 @@ def load_pairs(
         "search_guide_xyxy": torch.tensor([it[5] for it in items], dtype=torch.float32),
         "keys": [it[6] for it in items],
         "skipped": skipped,
+        "bad_records": bad_records,
         "batch_index": batch_index,
     }
+
+
+def read_record(sources: Sources, shard: int, key: str) -> dict:
+    """One record, unpacked and checked (checksum, fields, box values); :class:`BadRecord` names its
+    shard file and key when it cannot be used."""
+    reader = sources.readers[shard]
+    try:
+        return unpack(reader.raw(key))
+    except (SchemaError, KeyError) as exc:
+        raise BadRecord(f"{reader.path.name}:{key}", str(exc)) from exc
 
 
 def read_pair(sources: Sources, shard: int, key: str, exemplar_shard: int | None = None,
               exemplar_key: str | None = None) -> tuple[np.ndarray, np.ndarray, dict, dict, dict]:
     """The search crop of record ``key`` and the exemplar crop of record ``exemplar_key`` (default: the
     same record), decoded: ``(exemplar, search, exemplar_crop, search_crop, search_record)``. Raises
-    SchemaError, KeyError or ValueError for a record that does not unpack or decode."""
-    record = unpack(sources.readers[shard].raw(key))
+    :class:`BadRecord` for a record that is missing or does not unpack, ValueError for a crop that
+    does not decode."""
+    record = read_record(sources, shard, key)
     if exemplar_key is None or (exemplar_shard, exemplar_key) == (shard, key):
         ex_record, exemplar_shard = record, shard
     else:
-        ex_record = unpack(sources.readers[exemplar_shard].raw(exemplar_key))
+        ex_record = read_record(sources, exemplar_shard, exemplar_key)
     ex_crop = ex_record["crops"][sources.crop_names[int(sources.shard_folder[exemplar_shard])]["exemplar"]]
     se_crop = record["crops"][sources.crop_names[int(sources.shard_folder[shard])]["search"]]
     exemplar = decode_jpeg_rgb(ex_crop["jpeg"], int(ex_crop["size"]))

@@ -6,24 +6,38 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from trainer import checkpoint as ckpt
 from trainer.loop import CHECKPOINT_FORMAT, EXPORT_FILE
 
+log = logging.getLogger(__name__)
 
-def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: str | Path | None = None) -> list[Path]:
-    """Write the weights of ``checkpoint`` (default: the run's newest) to ``RUN/export/`` and ``out``."""
+
+def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: str | Path | None = None,
+               warn: Callable[[str], None] = log.warning) -> list[Path]:
+    """Write the weights of ``checkpoint`` (default: the run's newest that loads; ``warn`` says which
+    newer ones were skipped and why) to ``RUN/export/`` and ``out``. CheckpointError (a ValueError)
+    when the checkpoint, or every checkpoint of the run, does not load."""
     from tracker.models import create_model
     from tracker.weights import save_model
 
     run_dir = Path(run_dir)
-    path = Path(checkpoint) if checkpoint is not None else ckpt.latest_checkpoint(run_dir)
-    if path is None or not path.is_file():
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {path} not found")
+        state = ckpt.load_checkpoint(path)
+    elif not ckpt.list_checkpoints(run_dir):
         raise FileNotFoundError(
             f"no checkpoint in {run_dir / ckpt.CHECKPOINT_DIR}: is {run_dir} a `trainer fit` run folder?"
         )
-    state = ckpt.load_checkpoint(path)
+    else:
+        path, state, skipped = ckpt.load_newest(run_dir)
+        for reason in skipped:
+            warn(f"skipped {reason}; exporting {path}")
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a siamtrack trainer checkpoint")
     model_cfg = state["config"]["model"]

@@ -36,7 +36,7 @@ from siamcore.atomic import write_json_atomic
 from siamcore.progress import plain_progress
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig, ConfigError
-from trainer.data import Sources, guide_box, read_pair
+from trainer.data import BadRecord, Sources, check_bad_records, guide_box, read_pair
 from trainer.plan import EpochPlan, stable_fraction
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,18 @@ def cache_key(sources: Sources, model, augment: AugmentConfig, copies: int, seed
 
 def open_or_build(
     sources: Sources, model, augment: AugmentConfig, copies: int, seed: int, cache_dir: Path,
-    batch_size: int = 32, progress: bool = True,
+    batch_size: int = 32, progress: bool = True, max_bad_fraction: float = 0.01,
 ) -> FeatureCache:
-    """The cache for this data, trunk and augmentation: opened when it exists, else built first."""
+    """The cache for this data, trunk and augmentation: opened when it exists, else built first.
+
+    Records that cannot be read are left out (``decoded`` false, logged with shard and key); more than
+    ``max_bad_fraction`` of them is a :class:`~trainer.data.DataError`, as when training on the images."""
     check_cacheable(model)
     key = cache_key(sources, model, augment, copies, seed)
     path = Path(cache_dir) / key
     if (path / "meta.json").is_file():
         log.info("feature cache %s: reusing", path)
-        return open_cache(path, reused=True)
+        return _checked(open_cache(path, reused=True), max_bad_fraction)
     start = time.perf_counter()
     tmp = Path(cache_dir) / f".{key}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -124,7 +127,13 @@ def open_or_build(
         tmp.rename(path)
     except OSError:  # another process finished the same cache first: use theirs
         shutil.rmtree(tmp, ignore_errors=True)
-    return open_cache(path, reused=False)
+    return _checked(open_cache(path, reused=False), max_bad_fraction)
+
+
+def _checked(cache: FeatureCache, max_bad_fraction: float) -> FeatureCache:
+    bad = np.flatnonzero(~cache.decoded)
+    check_bad_records(len(bad), len(cache.decoded), max_bad_fraction, str(cache.keys[bad[0]]) if len(bad) else "")
+    return cache
 
 
 def open_cache(path: Path, reused: bool) -> FeatureCache:
@@ -161,7 +170,9 @@ def _build(sources: Sources, model, augment: AugmentConfig, copies: int, seed: i
                 try:
                     crops[r] = _record_crops(sources, int(cat.shard[r]), str(cat.key[r]))
                 except ValueError as exc:
-                    log.warning("feature cache: record %s is not used: %s", cat.key[r], exc)
+                    shard_file = sources.readers[int(cat.shard[r])].path.name
+                    where = "" if isinstance(exc, BadRecord) else f"{shard_file}:{cat.key[r]}: "
+                    log.warning("feature cache: skipping record %s%s", where, exc)
             for r, (_, _, box, ex_guide, se_guide) in crops.items():
                 search_box[r], guides["exemplar"][r], guides["search"][r] = box, ex_guide, se_guide
                 decoded[r] = True
@@ -198,13 +209,9 @@ def _build(sources: Sources, model, augment: AugmentConfig, copies: int, seed: i
 
 
 def _record_crops(sources: Sources, shard: int, key: str) -> tuple:
-    """``(exemplar, search, search_box, exemplar_guide, search_guide)`` of one record; ValueError if unusable."""
-    from siamcore.schema import SchemaError
-
-    try:
-        exemplar, search, ex_crop, se_crop, _ = read_pair(sources, shard, key)
-    except (SchemaError, KeyError) as exc:
-        raise ValueError(str(exc)) from exc
+    """``(exemplar, search, search_box, exemplar_guide, search_guide)`` of one record; ValueError
+    (:class:`~trainer.data.BadRecord` when it does not unpack) if unusable."""
+    exemplar, search, ex_crop, se_crop, _ = read_pair(sources, shard, key)
     return exemplar, search, se_crop["box_xyxy"], guide_box(ex_crop), guide_box(se_crop)
 
 
@@ -218,6 +225,7 @@ def cached_batch(cache: FeatureCache, plan: EpochPlan, j: int, seed: int) -> dic
     rows, exemplar_rows, negative, _ = plan.batch(j)
     usable = cache.decoded[rows] & cache.decoded[exemplar_rows]
     skipped = [f"{cache.keys[r]}: not in the feature cache (unreadable record)" for r in rows[~usable]]
+    bad_records = sorted({str(cache.keys[r]) for r in np.concatenate([rows, exemplar_rows]) if not cache.decoded[r]})
     rows, exemplar_rows, negative = rows[usable], exemplar_rows[usable], negative[usable]
     rng = np.random.default_rng([seed, plan.epoch, _COPY_STREAM, j])
     ex_copy, se_copy = rng.integers(cache.copies, size=(2, len(rows)))
@@ -230,6 +238,7 @@ def cached_batch(cache: FeatureCache, plan: EpochPlan, j: int, seed: int) -> dic
         "search_guide_xyxy": torch.from_numpy(cache.search_guide_xyxy[rows]),
         "keys": [str(cache.keys[r]) for r in rows],
         "skipped": skipped,
+        "bad_records": bad_records,
         "batch_index": j,
     }
 

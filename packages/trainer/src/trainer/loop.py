@@ -34,7 +34,8 @@ from siamcore.progress import console_width, plain_progress
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
 from trainer.data import (
-    DataError, PairStream, feature_inputs, model_inputs, open_sources, single_threaded_opencv, worker_init,
+    DataError, PairStream, check_bad_records, feature_inputs, model_inputs, open_sources, single_threaded_opencv,
+    worker_init,
 )
 from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed, ranks_agree
 from trainer.loss import multibox_loss
@@ -46,7 +47,7 @@ from trainer.validate import Validator
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "siamtrack-trainer-checkpoint"
-EXPORT_FILE = Path("export") / "model.safetensors"
+EXPORT_FILE = Path(ckpt.EXPORT_DIR) / "model.safetensors"
 
 
 class ResumeError(ValueError):
@@ -166,9 +167,10 @@ def _feature_cache(cfg: Config, model, sources, run_dir: Path, progress: bool, d
         return None
     cache_dir = Path(cfg.cache.dir) if cfg.cache.dir else run_dir / "feature-cache"
     args = (sources, model, cfg.augment, cfg.cache.copies, cfg.train.seed, cache_dir, cfg.cache.batch_size)
-    cache = open_or_build(*args, progress=progress) if di.is_main else None
+    bad = cfg.data.max_bad_fraction
+    cache = open_or_build(*args, progress=progress, max_bad_fraction=bad) if di.is_main else None
     barrier(di)
-    return cache if cache is not None else open_or_build(*args, progress=False)
+    return cache if cache is not None else open_or_build(*args, progress=False, max_bad_fraction=bad)
 
 
 def setup_process(device_name: str) -> tuple[torch.device, DistInfo]:
@@ -200,11 +202,17 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     single_threaded_opencv()
 
     # --- model, data, optimiser ----------------------------------------------------------------
-    latest = ckpt.latest_checkpoint(run_dir) if resume else None
-    if resume and latest is None:
-        raise ResumeError(f"{run_dir} has no checkpoint to resume from (looked in {run_dir / ckpt.CHECKPOINT_DIR})")
-    state = ckpt.load_checkpoint(latest) if latest is not None else None
-    if state is not None:
+    if di.is_main:
+        for path, size in ckpt.remove_stale_temp_files(run_dir):
+            _warn(f"removed {path} ({size / 1e6:.1f} MB), left by a run killed while writing it")
+    latest, state = None, None
+    if resume:
+        try:
+            latest, state, skipped = ckpt.load_newest(run_dir)
+        except ckpt.CheckpointError as exc:
+            raise ResumeError(str(exc)) from None
+        for reason in skipped if di.is_main else ():
+            _warn(f"skipped {reason}; resuming from {latest}")
         check_resumable(state, cfg, latest)
     model = build_model(cfg, load_backbone=state is None)
     sources = open_sources(cfg.data.shards, model, cfg.data.val_fraction, cfg.data.val_samples,
@@ -286,6 +294,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     done = t.max_steps > 0 and step >= t.max_steps
     stop = _StopRequest(enabled=not di.enabled)
     skipped_log = run_dir / f"skipped-rank{di.rank}.jsonl"
+    bad_records: set[str] = set()  # "shard-file:key" of the damaged records this process met
     last_track_eval = -1
 
     def track_eval() -> None:
@@ -306,10 +315,10 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     try:
         while epoch < t.epochs and not done:
             dataset.set_epoch(epoch, batch_in_epoch)
-            if dataset.plan.num_batches == 0:
+            if dataset.plan.num_batches == 0:  # a small epoch cycles its sequences: only weights of 0 get here
                 raise DataError(
-                    f"epoch {epoch} has no whole batch of {t.batch_size} pairs per process "
-                    f"({len(sources.catalog)} training samples, {di.world} process(es)): lower train.batch_size"
+                    f"epoch {epoch} has no training pair ({len(sources.catalog)} training samples, data.weights "
+                    f"{cfg.data.weights}): give the shard folders weights above 0"
                 )
             total = t.epochs * dataset.plan.num_batches
             bar.start(min(total, t.max_steps) if t.max_steps else total, step, epoch)
@@ -330,6 +339,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     with open(skipped_log, "a", encoding="utf-8") as f:
                         for item in batch["skipped"]:
                             f.write(json.dumps({"step": step, "record": item}) + "\n")
+                    bad_records.update(batch["bad_records"])
+                    check_bad_records(len(bad_records), len(sources.catalog), cfg.data.max_bad_fraction,
+                                      batch["skipped"][0])
                 if cache is not None:
                     inputs = feature_inputs(batch, device, model.needs_guide, model.views)
                 else:
@@ -362,7 +374,8 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
 
                 stats.add(out, len(batch["keys"]), got - tick)
                 if step % t.log_every == 0 or step == t.max_steps:
-                    scalars = stats.flush(di, lr)
+                    scalars = stats.flush(di, lr, len(bad_records))
+                    bad_count = scalars.pop("bad_records")
                     if not math.isfinite(scalars["loss"]):  # checked at log steps only: no sync per step
                         raise FloatingPointError(
                             f"loss is {scalars['loss']} at step {step}: lower optim.lr or check the data"
@@ -372,6 +385,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     if writer is not None:
                         for name, value in scalars.items():
                             writer.add_scalar(f"train/{name}", value, step)
+                        writer.add_scalar("data/bad_records", bad_count, step)
                     bar.update(step, scalars)
                 else:
                     bar.update(step)
@@ -483,12 +497,13 @@ class _Interval:
         self.pairs += pairs
         self.wait_s += wait_s
 
-    def flush(self, di: DistInfo, lr: float) -> dict[str, float]:
+    def flush(self, di: DistInfo, lr: float, bad_records: int = 0) -> dict[str, float]:
+        """The interval's means over all processes; ``bad_records`` (damaged records met so far) is summed."""
         elapsed = max(time.perf_counter() - self.start, 1e-9)
-        extra = torch.tensor([self.pairs, self.wait_s, elapsed], dtype=torch.float64, device=self.device)
+        extra = torch.tensor([self.pairs, self.wait_s, elapsed, bad_records], dtype=torch.float64, device=self.device)
         total = all_reduce_sum(torch.cat([self.sums, extra]), di).tolist()
         s = dict(zip(self.KEYS, total[: len(self.KEYS)]))
-        pairs, wait_s, elapsed_sum = total[len(self.KEYS):]
+        pairs, wait_s, elapsed_sum, bad_sum = total[len(self.KEYS):]
         steps = max(s["steps"], 1)
         scalars = {
             "loss": s["loss"] / steps,
@@ -499,9 +514,16 @@ class _Interval:
             "lr": lr,
             "pairs_per_s": pairs / (elapsed_sum / di.world),
             "data_wait_fraction": wait_s / elapsed_sum,
+            "bad_records": bad_sum,
         }
         self.reset()
         return scalars
+
+
+def _warn(text: str) -> None:
+    """A warning on stderr, shown with --quiet too (plain text: it holds paths)."""
+    _stderr_console().print(f"warning: {text}", style="yellow", markup=False)
+    log.info(text)
 
 
 def _stderr_console():

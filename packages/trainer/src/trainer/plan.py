@@ -4,7 +4,8 @@ The reader chain (webdataset-style, made explicit):
 
 1. **select** (:func:`select_epoch_rows`): per shard folder, ``weight x sequences`` pairs, one per
    sequence in a fresh random order (the seed's epoch: one pair per sequence), or a set number of
-   samples split by the mixture weights; each picked sequence contributes one random record.
+   samples split by the mixture weights; each picked sequence contributes one random record. An
+   epoch smaller than one batch per rank cycles its sequences up to that size.
 2. **blocks** (:func:`read_blocks`): the picked rows sorted in shard/key order (LMDB cursor order)
    and cut into blocks of ``block_size`` rows of one shard; blocks are shuffled, so reads stay
    sequential within a block while shards and datasets interleave.
@@ -116,17 +117,22 @@ def folder_sample_counts(units_per_folder, weights, samples_per_epoch: int) -> n
 
 
 def select_epoch_rows(
-    catalog: Catalog, num_folders: int, weights, samples_per_epoch: int, seed: int, epoch: int
+    catalog: Catalog, num_folders: int, weights, samples_per_epoch: int, seed: int, epoch: int,
+    min_samples: int = 0,
 ) -> np.ndarray:
     """Catalog rows of one epoch, in read (shard, key) order; a row may repeat when units are reused.
 
     Folder ``f`` gets ``n_f`` pairs: ``round(weight_f * units_f)`` when ``samples_per_epoch`` is 0
-    (weight 1 = one pair per sequence), else its weight's share of ``samples_per_epoch``. Its units
-    are visited in random permutations (each unit once before any twice), and each visit picks one
-    of the unit's rows uniformly.
+    (weight 1 = one pair per sequence), else its weight's share of ``samples_per_epoch``. An epoch
+    of fewer than ``min_samples`` pairs (a set with fewer sequences than one batch) is enlarged to
+    ``min_samples`` in the same folder proportions, so that it cycles its sequences instead of
+    training on nothing. Each folder's units are visited in random permutations (each unit once
+    before any twice), and each visit picks one of the unit's rows uniformly.
     """
     units_per_folder = np.bincount(catalog.unit_folder, minlength=num_folders)
     counts = folder_sample_counts(units_per_folder, weights, samples_per_epoch)
+    if 0 < counts.sum() < min_samples:
+        counts = folder_sample_counts(np.ones(num_folders), counts, min_samples)
     picked = []
     for f in range(num_folders):
         n = int(counts[f])
@@ -157,9 +163,16 @@ def read_blocks(rows: np.ndarray, shard: np.ndarray, block_size: int, seed: int,
 
 
 def rank_rows(blocks: list[np.ndarray], rank: int, world: int, batch_size: int) -> np.ndarray:
-    """Rank ``rank``'s rows: blocks ``rank::world``, cut to the whole batches every rank can fill."""
+    """Rank ``rank``'s rows: blocks ``rank::world``, cut to the whole batches every rank can fill.
+
+    When whole blocks cannot give every rank one batch (a small epoch: fewer blocks than ranks, or
+    uneven ones), the rows are dealt out one at a time instead: reads are no longer sequential, but
+    such an epoch is small, and every rank still gets the same number of batches."""
     per_rank = [sum(len(b) for b in blocks[r::world]) for r in range(world)]
     usable = min(per_rank) // batch_size * batch_size if per_rank else 0
+    if usable == 0 and blocks:
+        rows = np.concatenate(blocks)
+        return rows[rank::world][: len(rows) // world // batch_size * batch_size]
     mine = blocks[rank::world]
     rows = np.concatenate(mine) if mine else np.zeros(0, dtype=np.int64)
     return rows[:usable]
@@ -267,8 +280,8 @@ def plan_epoch(
     same_sequence_p: float = 0.0,
     other_sequence_p: float = 0.0,
 ) -> EpochPlan:
-    """The whole chain of the module docstring for one rank."""
-    rows = select_epoch_rows(catalog, num_folders, weights, samples_per_epoch, seed, epoch)
+    """The whole chain of the module docstring for one rank; an epoch has at least one batch per rank."""
+    rows = select_epoch_rows(catalog, num_folders, weights, samples_per_epoch, seed, epoch, world * batch_size)
     blocks = read_blocks(rows, catalog.shard, block_size, seed, epoch)
     # Positions: index of each entry in the concatenated (shuffled) block list, identical on all ranks.
     sizes = np.array([len(b) for b in blocks], dtype=np.int64)

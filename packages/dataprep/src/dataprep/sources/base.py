@@ -40,12 +40,14 @@ from siamcore.boxes import is_valid_xywh
 #: Skip reason codes used by the readers (and by the build for frame errors; ``load_error`` /
 #: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops;
 #: ``unreadable_sequence``: a sequence-folder reader could not read the folder, its message says why;
-#: ``too_few_frames``: a sequence with a single usable frame, no pair of two frames).
+#: ``too_few_frames``: a sequence with a single usable frame, no pair of two frames;
+#: ``frame_too_large``: a frame over ``[limits]`` max_frame_pixels / max_frame_bytes).
 REASONS = (
     "malformed_annotation",
     "missing_annotation",
     "corrupt_jpeg",
     "missing_frame",
+    "frame_too_large",
     "invalid_box",
     "box_outside_frame",
     "frame_count_mismatch",
@@ -59,6 +61,13 @@ REASONS = (
 )
 
 TRACKINGNET_CHUNKS = range(12)
+
+MAX_FRAME_PIXELS = 64_000_000
+"""Default ``[limits] max_frame_pixels``: a frame with more pixels (by its JPEG header) is not decoded.
+8K video is 33 Mpx; a forged header can claim 65535 x 65535 (4.3 Gpx, 13 GB decoded)."""
+MAX_FRAME_BYTES = 256 << 20
+"""Default ``[limits] max_frame_bytes``: a frame file or zip member larger than this is not read
+(a 64 Mpx JPEG at quality 100 is ~40 MB; a zip member can inflate from a 1 MB zip to 1 GB)."""
 
 
 class SourceError(Exception):
@@ -204,26 +213,48 @@ def open_zip(path: str) -> zipfile.ZipFile:
     return _open_zip(path, st.st_mtime_ns, st.st_size)
 
 
-def read_frame_bytes(ref: FrameRef) -> bytes:
-    """The JPEG bytes of a frame; FrameError ``missing_frame`` / ``bad_zip``."""
+def _too_large(where: str, size: int | str, max_bytes: int) -> FrameError:
+    return FrameError("frame_too_large", f"{where} is {size} bytes, over the limit of {max_bytes} "
+                                         f"([limits] max_frame_bytes)")
+
+
+def read_frame_bytes(ref: FrameRef, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+    """The JPEG bytes of a frame; FrameError ``missing_frame`` / ``bad_zip`` / ``frame_too_large``.
+
+    At most ``max_bytes + 1`` bytes are ever read: a zip member is checked by its declared size,
+    then streamed with that cap (a 1 MB zip can hold a 1 GB member), a file by its size and the cap.
+    """
     if ref.member is None:
         try:
             with open(ref.path, "rb") as f:
-                return f.read()
+                if (size := os.fstat(f.fileno()).st_size) > max_bytes:
+                    raise _too_large(ref.path, size, max_bytes)
+                data = f.read(max_bytes + 1)
         except OSError as e:
             raise FrameError("missing_frame", f"cannot read frame {ref.path}: {e.strerror or e}") from None
+        if len(data) > max_bytes:
+            raise _too_large(ref.path, f"more than {max_bytes}", max_bytes)
+        return data
     try:
         zf = open_zip(ref.path)
     except OSError as e:
         raise FrameError("missing_frame", f"cannot open zip {ref.path}: {e.strerror or e}") from None
     except zipfile.BadZipFile as e:
         raise FrameError("bad_zip", f"{ref.path} is not a valid zip file: {e}") from None
+    where = f"{ref.path}:{ref.member}"
     try:
-        return zf.read(ref.member)
+        info = zf.getinfo(ref.member)
+        if info.file_size > max_bytes:
+            raise _too_large(where, info.file_size, max_bytes)
+        with zf.open(info) as f:
+            data = f.read(max_bytes + 1)
     except KeyError:
         raise FrameError("missing_frame", f"zip {ref.path} has no member {ref.member!r}") from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
         raise FrameError("bad_zip", f"cannot read {ref.member!r} from zip {ref.path}: {e}") from None
+    if len(data) > max_bytes:  # zipfile stops at the declared size; kept so the cap never depends on it
+        raise _too_large(where, f"more than {max_bytes}", max_bytes)
+    return data
 
 
 def jpeg_is_complete(buf: bytes) -> bool:
@@ -241,10 +272,11 @@ def jpeg_is_complete(buf: bytes) -> bool:
 
 
 _SOF_MARKERS = {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
+_HUFFMAN_DCT_SOF = (0xC0, 0xC1, 0xC2)  # baseline, extended and progressive: nearly every JPEG
 
 
-def jpeg_size_wh(buf: bytes) -> tuple[int, int] | None:
-    """(width, height) from the JPEG's start-of-frame header without decoding; None if not found."""
+def _sof_offset(buf: bytes) -> int | None:
+    """Offset of the JPEG's start-of-frame marker (walking the segments before it); None if not found."""
     if buf[:2] != b"\xff\xd8":
         return None
     i, n = 2, len(buf)
@@ -259,20 +291,51 @@ def jpeg_size_wh(buf: bytes) -> tuple[int, int] | None:
             i += 2
             continue
         if marker in _SOF_MARKERS:
-            if i + 9 > n:
-                return None
-            h = int.from_bytes(buf[i + 5 : i + 7], "big")
-            w = int.from_bytes(buf[i + 7 : i + 9], "big")
-            return (w, h) if w > 0 and h > 0 else None
+            return i
         if marker in (0xDA, 0xD9):  # scan data or end reached without a frame header
             return None
         i += 2 + int.from_bytes(buf[i + 2 : i + 4], "big")
     return None
 
 
+def jpeg_size_wh(buf: bytes) -> tuple[int, int] | None:
+    """(width, height) from the JPEG's start-of-frame header without decoding; None if not found."""
+    i = _sof_offset(buf)
+    if i is None or i + 9 > len(buf):
+        return None
+    h = int.from_bytes(buf[i + 5 : i + 7], "big")
+    w = int.from_bytes(buf[i + 7 : i + 9], "big")
+    return (w, h) if w > 0 and h > 0 else None
+
+
+def jpeg_min_bytes(buf: bytes) -> int:
+    """The fewest bytes a Huffman-coded JPEG with this frame header can have (0 when unknown).
+
+    Every 8x8 block of every component carries a Huffman-coded DC value of at least one bit, so a
+    frame of N blocks needs N / 8 bytes of scan data. A file much shorter than its header's size
+    is truncated or has a forged header: OpenCV "decodes" it anyway, as flat grey garbage."""
+    i = _sof_offset(buf)
+    if i is None or i + 10 > len(buf) or buf[i + 1] not in _HUFFMAN_DCT_SOF:
+        return 0
+    h = int.from_bytes(buf[i + 5 : i + 7], "big")
+    w = int.from_bytes(buf[i + 7 : i + 9], "big")
+    sampling = [(b >> 4, b & 15) for b in buf[i + 11 : i + 10 + 3 * buf[i + 9] : 3]]
+    if not sampling or len(sampling) != buf[i + 9] or min(min(s) for s in sampling) == 0:
+        return 0
+    h_max, v_max = max(s[0] for s in sampling), max(s[1] for s in sampling)
+    blocks = sum(_ceil_div(_ceil_div(w * hs, h_max), 8) * _ceil_div(_ceil_div(h * vs, v_max), 8)
+                 for hs, vs in sampling)
+    return blocks // 8
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def frame_wh_from_header(ref: FrameRef | None) -> tuple[int, int] | None:
     """(width, height) of a frame from its JPEG header (one small read, no decode); None when the
-    frame is unreadable or not a JPEG (the build checks boxes against the decoded frame anyway)."""
+    frame is unreadable, over the default byte limit or not a JPEG (the build checks boxes against
+    the decoded frame anyway)."""
     if ref is None:
         return None
     try:
@@ -281,20 +344,32 @@ def frame_wh_from_header(ref: FrameRef | None) -> tuple[int, int] | None:
         return None
 
 
-def decode_jpeg(buf: bytes, where: str = "frame") -> np.ndarray:
-    """Decode JPEG bytes to RGB uint8 HxWx3; FrameError ``corrupt_jpeg`` for undecodable or truncated data."""
+def decode_jpeg(buf: bytes, where: str = "frame", max_pixels: int = MAX_FRAME_PIXELS) -> np.ndarray:
+    """Decode JPEG bytes to RGB uint8 HxWx3; FrameError ``corrupt_jpeg`` for undecodable, truncated or
+    too-short data, ``frame_too_large`` when the header claims more than ``max_pixels`` pixels.
+
+    Both header checks come before decoding: OpenCV allocates what the header says (a forged
+    30000x30000 header: 26 s and 5.4 GB) and fills what the data lacks with grey."""
     if not jpeg_is_complete(buf):
         raise FrameError("corrupt_jpeg", f"{where}: not a complete JPEG (no start or no end-of-image marker)")
+    wh = jpeg_size_wh(buf)
+    if wh is not None and wh[0] * wh[1] > max_pixels:
+        raise FrameError("frame_too_large", f"{where}: the JPEG header says {wh[0]}x{wh[1]} = {wh[0] * wh[1]} "
+                                            f"pixels, over the limit of {max_pixels} ([limits] max_frame_pixels)")
+    if len(buf) < (needed := jpeg_min_bytes(buf)):
+        raise FrameError("corrupt_jpeg", f"{where}: {len(buf)} bytes cannot hold a {wh[0]}x{wh[1]} JPEG (at least "
+                                         f"{needed} needed): truncated data or a forged header")
     img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR_RGB)
     if img is None or img.ndim != 3 or img.shape[2] != 3:
         raise FrameError("corrupt_jpeg", f"{where}: JPEG data cannot be decoded")
     return img
 
 
-def read_frame(ref: FrameRef) -> np.ndarray:
-    """The frame as RGB uint8 HxWx3; FrameError ``missing_frame`` / ``bad_zip`` / ``corrupt_jpeg``."""
+def read_frame(ref: FrameRef, max_pixels: int = MAX_FRAME_PIXELS, max_bytes: int = MAX_FRAME_BYTES) -> np.ndarray:
+    """The frame as RGB uint8 HxWx3; FrameError ``missing_frame`` / ``bad_zip`` / ``corrupt_jpeg`` /
+    ``frame_too_large`` (the limits: ``[limits]`` of the build config)."""
     where = ref.path if ref.member is None else f"{ref.path}:{ref.member}"
-    return decode_jpeg(read_frame_bytes(ref), where)
+    return decode_jpeg(read_frame_bytes(ref, max_bytes), where, max_pixels)
 
 
 def numbered_files(names, pattern: str) -> dict[int, str]:

@@ -13,8 +13,11 @@ Instances that are not used, recorded as skips (one per image and reason, ids in
 ``iscrowd`` (crowd regions are not objects), ``tiny_instance`` (area below ``min_area_px``, by
 the annotation's ``area``, else its box), ``degenerate_mask`` (empty segmentation, a polygon of
 fewer than 3 points, an RLE of the wrong size, or a mask that decodes empty), ``invalid_box`` /
-``box_outside_frame``. Entries that break the format (no id, unknown image or category, a bbox
-that is not 4 numbers) are ``malformed_annotation`` skips at listing time. An annotation file that
+``box_outside_frame``, ``coordinates_out_of_range`` (a polygon point or box corner far outside the
+image, see :data:`COORDINATE_MARGIN`), ``frame_too_large`` (the annotation's image size is over
+``[limits] max_frame_pixels``); these two are checked before pycocotools sees the instance.
+Entries that break the format (no id, unknown image or category, a bbox that is not 4 numbers)
+are ``malformed_annotation`` skips at listing time. An annotation file that
 is missing, does not parse or lacks ``images`` / ``annotations`` / ``categories`` is fatal
 (:class:`SourceError`, before any work): there is nothing to build from.
 
@@ -40,14 +43,28 @@ import numpy as np
 
 from siamcore.boxes import is_valid_xywh
 
-from dataprep.sources.base import FrameError, FrameRef, Sequence, Skip, SourceError, VideoRef, read_frame
+from dataprep.sources.base import (
+    MAX_FRAME_BYTES,
+    MAX_FRAME_PIXELS,
+    FrameError,
+    FrameRef,
+    Sequence,
+    Skip,
+    SourceError,
+    VideoRef,
+    read_frame,
+)
 
 NAME = "coco"
 DEFAULT_SPLIT = "train2017"
 DEFAULT_MIN_AREA_PX = 1024.0
 """COCO's own "small object" bound (32 x 32 px): smaller targets are mush at 127 px."""
 
-REASONS = ("malformed_annotation", "iscrowd", "tiny_instance", "degenerate_mask", "invalid_box", "box_outside_frame")
+REASONS = ("malformed_annotation", "iscrowd", "tiny_instance", "degenerate_mask", "invalid_box", "box_outside_frame",
+           "coordinates_out_of_range", "frame_too_large")
+COORDINATE_MARGIN = 1.0
+"""Polygon and box coordinates must lie within the image grown by this fraction of its size on every
+side: pycocotools allocates by the coordinates (a polygon at 1e308 takes 21 GB, then segfaults)."""
 
 
 def annotation_path(root: str | os.PathLike, split: str) -> Path:
@@ -219,12 +236,33 @@ def segmentation_problem(segm, image_wh: tuple[int, int]) -> str | None:
     return "segmentation is neither polygons nor RLE"
 
 
-def instance_problem(ann: dict, image: dict, min_area_px: float) -> tuple[str, str] | None:
+def coordinates_problem(ann: dict, image_wh: tuple[int, int]) -> str | None:
+    """Why an instance's polygon points or box corners are too far outside the image to be used
+    (see :data:`COORDINATE_MARGIN`); None when they are all within reach. Numbers are finite (checked)."""
+    w, h = image_wh
+    mx, my = COORDINATE_MARGIN * w, COORDINATE_MARGIN * h
+    x, y, bw, bh = (float(v) for v in ann["bbox"])
+    points = [(x, y), (x + bw, y + bh)]
+    if isinstance(ann["segmentation"], list):
+        points += [(float(p[i]), float(p[i + 1])) for p in ann["segmentation"] for i in range(0, len(p), 2)]
+    for px, py in points:
+        if not (-mx <= px <= w + mx and -my <= py <= h + my):
+            return (f"point ({px:g}, {py:g}) is more than {COORDINATE_MARGIN:g} x the image size outside "
+                    f"the {w}x{h} image")
+    return None
+
+
+def instance_problem(ann: dict, image: dict, min_area_px: float,
+                     max_image_pixels: int = MAX_FRAME_PIXELS) -> tuple[str, str] | None:
     """``(reason, detail)`` when an instance is not usable as a target or distractor; None when it is.
-    Cheap (no mask decoding): see :func:`decode_mask` for the decoded check."""
+    Cheap (no mask decoding): see :func:`decode_mask` for the decoded check. Everything that could make
+    pycocotools allocate without bound (image size, coordinates) is refused here."""
     if ann.get("iscrowd"):
         return "iscrowd", "crowd region"
     wh = (image["width"], image["height"])
+    if wh[0] * wh[1] > max_image_pixels:
+        return "frame_too_large", (f"the annotation's image size {wh[0]}x{wh[1]} is over the limit of "
+                                   f"{max_image_pixels} pixels ([limits] max_frame_pixels)")
     problem = segmentation_problem(ann["segmentation"], wh)
     if problem:
         return "degenerate_mask", problem
@@ -232,6 +270,8 @@ def instance_problem(ann: dict, image: dict, min_area_px: float) -> tuple[str, s
         return "invalid_box", f"bbox {ann['bbox']} has no area"
     if not is_valid_xywh(ann["bbox"], wh):
         return "box_outside_frame", f"bbox {ann['bbox']} outside the {wh[0]}x{wh[1]} image"
+    if problem := coordinates_problem(ann, wh):
+        return "coordinates_out_of_range", problem
     w, h = float(ann["bbox"][2]), float(ann["bbox"][3])
     area = float(ann["area"]) if _is_number(ann.get("area")) and ann["area"] > 0 else w * h
     if area < min_area_px:
@@ -294,7 +334,8 @@ def list_videos(root: str | os.PathLike, chunks=None, splits=None) -> tuple[list
     return videos, skips
 
 
-def load_video(video: VideoRef, min_area_px: float = DEFAULT_MIN_AREA_PX) -> tuple[list[Sequence], list[Skip]]:
+def load_video(video: VideoRef, min_area_px: float = DEFAULT_MIN_AREA_PX,
+               max_image_pixels: int = MAX_FRAME_PIXELS) -> tuple[list[Sequence], list[Skip]]:
     """One single-frame Sequence per usable instance of the image ``video``, sorted by annotation id;
     never raises for bad input (unusable instances become skips)."""
     index = load_index(annotation_path(video.root, video.split), video.split)
@@ -307,7 +348,7 @@ def load_video(video: VideoRef, min_area_px: float = DEFAULT_MIN_AREA_PX) -> tup
     details: dict[str, list[str]] = defaultdict(list)
     sequences = []
     for ann in index.annotations_of(image_id):
-        problem = instance_problem(ann, image, min_area_px)
+        problem = instance_problem(ann, image, min_area_px, max_image_pixels)
         if problem is None and decode_mask(index, ann) is None:
             problem = ("degenerate_mask", "the mask decodes empty")
         if problem is not None:
@@ -361,14 +402,16 @@ class DistractorBank:
         however the two roots were spelled (symlinks, relative paths)."""
         return video.dataset == NAME and video.split == self.split and _real_path(video.root) == _real_path(self.root)
 
-    def load_patch(self, ann_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def load_patch(self, ann_id: int, max_pixels: int = MAX_FRAME_PIXELS,
+                   max_bytes: int = MAX_FRAME_BYTES) -> tuple[np.ndarray, np.ndarray]:
         """``(patch RGB, boolean mask)`` cut to the mask's tight box in the source image.
-        FrameError for a missing/corrupt image (``missing_frame`` / ``corrupt_jpeg``), an image whose
-        size differs from its annotation or an empty mask (``degenerate_mask``)."""
+        FrameError for a missing/corrupt/too large image (``missing_frame`` / ``corrupt_jpeg`` /
+        ``frame_too_large``), an image whose size differs from its annotation or an empty mask
+        (``degenerate_mask``)."""
         ann = self.index.coco.anns[ann_id]
         image = self.index.image(ann["image_id"])
         path = image_path(self.root, self.split, image["file_name"])
-        frame = read_frame(FrameRef(str(path)))
+        frame = read_frame(FrameRef(str(path)), max_pixels, max_bytes)
         if frame.shape[:2] != (image["height"], image["width"]):
             raise FrameError("degenerate_mask", f"{path} is {frame.shape[1]}x{frame.shape[0]}, its annotation says "
                                                 f"{image['width']}x{image['height']}")
@@ -386,20 +429,24 @@ def _real_path(path: str) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_bank_cached(root: str, split: str, min_area_px: float, mtime_ns: int, size: int) -> DistractorBank:
+def _load_bank_cached(root: str, split: str, min_area_px: float, max_image_pixels: int, mtime_ns: int,
+                      size: int) -> DistractorBank:
     index = load_index(annotation_path(root, split), split)
     by_category: dict[str, list[int]] = defaultdict(list)
     for ann_id in sorted(index.coco.anns):
         ann = index.coco.anns[ann_id]
-        if instance_problem(ann, index.image(ann["image_id"]), min_area_px) is None:
+        if instance_problem(ann, index.image(ann["image_id"]), min_area_px, max_image_pixels) is None:
             by_category[index.category_names[ann["category_id"]]].append(ann_id)
     ids = {name: tuple(v) for name, v in sorted(by_category.items())}
     return DistractorBank(root, split, index, ids, tuple(sorted(i for v in ids.values() for i in v)))
 
 
-def load_bank(root: str | os.PathLike, split: str, min_area_px: float = DEFAULT_MIN_AREA_PX) -> DistractorBank:
+def load_bank(root: str | os.PathLike, split: str, min_area_px: float = DEFAULT_MIN_AREA_PX,
+              max_image_pixels: int = MAX_FRAME_PIXELS) -> DistractorBank:
     """The distractor bank of ``ROOT/annotations/instances_<split>.json``, built once per process.
-    SourceError (with what to do) when the file is missing or not a COCO file."""
+    Instances that :func:`instance_problem` refuses are not in it (never decoded: a huge polygon in a
+    bank would sink every shard that draws it). SourceError (with what to do) when the file is
+    missing or not a COCO file."""
     root = str(Path(root).absolute())
     path = annotation_path(root, split)
     try:
@@ -411,4 +458,4 @@ def load_bank(root: str | os.PathLike, split: str, min_area_px: float = DEFAULT_
             + (f" and pick a split it has ({', '.join(present)})" if present
                else " holding annotations/instances_<split>.json")
         ) from None
-    return _load_bank_cached(root, split, float(min_area_px), st.st_mtime_ns, st.st_size)
+    return _load_bank_cached(root, split, float(min_area_px), int(max_image_pixels), st.st_mtime_ns, st.st_size)

@@ -15,15 +15,17 @@ from siamcore.datasets import (
 )
 
 from .results import read_results, write_results
-from .sources import FrameSource, open_source
+from .sources import FrameError, FrameSource, numbered_frames, open_source
 
 __all__ = [
+    "FrameError",
     "FrameSource",
     "Sequence",
     "load_otb",
     "load_otb_folder",
     "load_vot_sequence",
     "normalise_name",
+    "numbered_frames",
     "open_source",
     "polygon_to_xywh",
     "read_image_rgb",

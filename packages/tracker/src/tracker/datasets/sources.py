@@ -7,7 +7,7 @@ Every source yields RGB uint8 ``H x W x 3`` frames in order and may know the fir
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,14 @@ class FrameSource:
     def __len__(self) -> int:
         return self.frame_count or 0
 
+    def shortfall(self, frames_read: int) -> str | None:
+        """A warning when a video file ended before the frame count its container states (a file cut
+        short by a copy or a full disk: OpenCV then just stops, as at a normal end), else None."""
+        if self.kind != "video" or not self.frame_count or frames_read >= self.frame_count:
+            return None
+        return (f"{self.path} ended after {frames_read} frames, but its container states {self.frame_count}: "
+                "the file may be truncated or damaged")
+
     def frames(self) -> Iterator[np.ndarray]:
         if self.sequence is not None:
             yield from self.sequence
@@ -62,6 +70,30 @@ class FrameSource:
                 yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
+
+
+class FrameError(ValueError):
+    """Frame ``number`` (1-based, as OTB numbers frames) could not be read: where a run stopped."""
+
+    def __init__(self, number: int, reason: str):
+        super().__init__(f"frame {number} cannot be read: {reason}")
+        self.number = number
+
+
+def numbered_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, frame)`` from index 0. A frame that cannot be read (an image file that does not decode
+    or has gone) raises FrameError with its number, so that a caller can keep what it tracked before."""
+    it = iter(frames)
+    index = 0
+    while True:
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        except (ValueError, OSError) as exc:
+            raise FrameError(index + 1, str(exc)) from exc
+        yield index, frame
+        index += 1
 
 
 def open_source(path: Path, otb_target: int = 1) -> FrameSource:
