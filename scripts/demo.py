@@ -118,7 +118,8 @@ def train_on_real_data(siamfc: Path) -> list[Path]:
         run("tracker", "eval", "--benchmark", "otb", "--root", SHARED / "otb", "--weights", weights, "--name", name,
             "--sequences", ",".join(EVAL_SEQUENCES), "--out", OUT / "eval")
     run("tracker", "score", "--results", OUT / "eval" / "siamrpn-demo", OUT / "eval" / "siamfc-real-weights",
-        *[SHARED / "results" / "OTB100" / p for p in ("SiamRPN", "SiamFC")], "--root", SHARED / "otb",
+        *[SHARED / "results" / "OTB100" / p for p in ("SiamFC", "SiamRPN", "DaSiamRPN", "SiamRPN++")],
+        "--root", SHARED / "otb",
         "--sequences", ",".join(EVAL_SEQUENCES), "--plot-dir", OUT / "eval", "--json", OUT / "eval" / "scores.json")
     scores = json.loads((OUT / "eval" / "scores.json").read_text())
     minutes = json.loads((run_dir / "track_eval.jsonl").read_text().splitlines()[-1])["train_minutes"]

@@ -36,7 +36,7 @@ def test_registry():
     assert get_source("trackingnet") is trackingnet
     assert get_source("vid") is vid
     with pytest.raises(ValueError, match="trackingnet"):
-        get_source("lasot")
+        get_source("no-such-dataset")
 
 
 def _jpeg(w=64, h=48, seed=0) -> bytes:

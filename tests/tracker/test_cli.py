@@ -434,3 +434,59 @@ def test_python_m_tracker_and_a_light_help():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def test_eval_lasot_scores_absent_frames_as_failures(shared_data, lasot_layout, tmp_path):
+    """`--benchmark lasot` runs one-pass on the LaSOT layout and scores it with LaSOT's rule (absent
+    frames are failures); `tracker score --invalid-gt exclude` on the same results scores higher."""
+    root, _ = lasot_layout
+    out = tmp_path / "eval"
+    result = invoke("eval", "--benchmark", "lasot", "--root", root, "--sequences", "person-1", "--weights",
+                    shared_data / "weights" / "siamfc_alexnet.safetensors", "--out", out, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    lasot_auc = json.loads((out / "scores.json").read_text())["siamfc"]["sequences"]["person-1"]["auc"]
+    assert len((out / "siamfc" / "person-1.txt").read_text().splitlines()) == 20
+    result = invoke("score", "--results", out / "siamfc", "--benchmark", "lasot", "--root", root,
+                    "--sequences", "person-1", "--invalid-gt", "exclude", "--json", tmp_path / "ex.json")
+    assert result.exit_code == 0, result.output
+    excluded_auc = json.loads((tmp_path / "ex.json").read_text())["siamfc"]["sequences"]["person-1"]["auc"]
+    # 3 of 20 frames are absent: LaSOT counts them as misses, 'exclude' drops them
+    assert 0 < lasot_auc < excluded_auc
+
+
+def test_eval_uav123_runs_one_pass(shared_data, uav123_layout, tmp_path):
+    root, truth = uav123_layout
+    name = sorted(truth)[-1]
+    out = tmp_path / "eval"
+    result = invoke("eval", "--benchmark", "uav123", "--root", root, "--sequences", name, "--weights",
+                    shared_data / "weights" / "siamfc_alexnet.safetensors", "--out", out, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((out / "scores.json").read_text())["siamfc"]
+    assert name in scores["sequences"] and 0 < scores["auc"] <= 1
+
+
+def test_eval_trackingnet_test_split_writes_the_server_zip(shared_data, tmp_path):
+    """TrackingNet's test split ships the first box only: eval writes `<out>/<tracker>.zip`, one
+    `<seq>.txt` per sequence with a box per frame, instead of scores."""
+    import zipfile
+
+    from siamcore.datasets import load_otb
+
+    couple = load_otb(shared_data / "otb", ["Couple"])[0]
+    chunk = tmp_path / "TrackingNet" / "TEST"
+    frames = chunk / "frames" / "couple_test"
+    frames.mkdir(parents=True)
+    for i, src in enumerate(couple.frames[:12]):
+        (frames / f"{i}.jpg").write_bytes(Path(src).read_bytes())
+    (chunk / "anno").mkdir()
+    x, y, w, h = couple.gt_xywh[0]
+    (chunk / "anno" / "couple_test.txt").write_text(f"{x},{y},{w},{h}\n")
+    out = tmp_path / "eval"
+    result = invoke("eval", "--benchmark", "trackingnet", "--root", tmp_path / "TrackingNet", "--weights",
+                    shared_data / "weights" / "siamfc_alexnet.safetensors", "--out", out, "--threads", "2")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out / "siamfc.zip") as zf:
+        assert zf.namelist() == ["couple_test.txt"]
+        rows = zf.read("couple_test.txt").decode().splitlines()
+    assert len(rows) == 12 and all(len(r.split(",")) == 4 for r in rows)
+    assert not (out / "scores.json").exists()

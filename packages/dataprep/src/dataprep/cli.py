@@ -46,6 +46,10 @@ class Dataset(str, Enum):
     vot = "vot"
     davis = "davis"
     tlp = "tlp"
+    det = "det"
+    uav123 = "uav123"
+    got10k = "got10k"
+    lasot = "lasot"
 
 
 def _console() -> Console:
@@ -71,7 +75,9 @@ def build(
         help="Dataset to read: trackingnet, vid, coco, or a sequence-folder dataset: otb (<Seq>/img + "
         "groundtruth_rect.txt), vot (<seq>/ with groundtruth.txt, or list.txt + <seq>/color/), davis "
         "(JPEGImages/480p + Annotations/480p; box = mask extent) or tlp (<seq>/img + groundtruth_rect.txt with "
-        "an absent column). Required unless the --config file names it.",
+        "an absent column). Also det (ILSVRC2015 DET stills: Annotations/DET + Data/DET) and uav123 "
+        "(anno/UAV123/<seq>.txt + data_seq/UAV123/<folder>/; sub-sequences are frame ranges). "
+        "Required unless the --config file names it.",
         show_default=False,
     ),
     root: Optional[Path] = typer.Option(
@@ -115,7 +121,9 @@ def build(
                                        show_default=False),
     split: Optional[str] = typer.Option(
         None, help="VID: train or val (default: config, else train). COCO: the annotations file "
-        "instances_<split>.json in ROOT/annotations, images in ROOT/<split> (default: config, else train2017).",
+        "instances_<split>.json in ROOT/annotations, images in ROOT/<split> (default: config, else train2017). "
+        "GOT-10k: train, val or test; LaSOT: train or test, the official lists ROOT/training_set.txt / "
+        "ROOT/testing_set.txt (default: train).",
         show_default=False,
     ),
     distractors: Optional[str] = typer.Option(

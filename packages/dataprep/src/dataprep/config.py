@@ -32,8 +32,14 @@ from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass, me
 from siamcore.crop import View
 
 DATASETS = ("trackingnet", "vid", "coco", "otb", "vot", "davis", "tlp")
+DATASETS += ("det", "uav123")
+DATASETS += ("got10k", "lasot")
 FOLDER_DATASETS = ("otb", "vot", "davis", "tlp")
 """Sequence-folder datasets, read through :mod:`siamcore.datasets`: no chunks or splits; names select."""
+FOLDER_DATASETS += ("uav123",)
+FOLDER_DATASETS += ("got10k", "lasot")
+FOLDER_SPLITS = {"got10k": ("train", "val", "test"), "lasot": ("train", "test")}
+"""Sequence-folder datasets that also have splits (``--split``), and the split names each takes."""
 ROLES = ("exemplar", "search")
 
 ROOT_ENV = {name: f"SIAMTRACK_{name.upper()}_ROOT" for name in DATASETS}
@@ -41,6 +47,8 @@ ROOT_DEFAULT = {
     "trackingnet": "data/trackingnet", "vid": "data/ILSVRC2015", "coco": "data/coco",
     "otb": "data/otb", "vot": "data/vot", "davis": "data/DAVIS", "tlp": "data/TLP",
 }
+ROOT_DEFAULT.update({"det": "data/ILSVRC2015", "uav123": "data/UAV123"})
+ROOT_DEFAULT.update({"got10k": "data/GOT-10k", "lasot": "data/LaSOT"})
 OUT_ENV = "SIAMTRACK_DATA_OUT"
 OUT_DEFAULT = "shards"
 
@@ -57,8 +65,13 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
         "photometric": {"enabled": True},
         "output": {"videos_per_shard": 256},  # images per shard (~3 usable instances each)
     },
+    # DET stills (boxes only): one pair per object and photometric differences between the two crops of a
+    # still, as COCO; distractors only with --distractors coco:ROOT.
+    "det": {"pairs": {"per_sequence": 1}, "photometric": {"enabled": True}, "output": {"videos_per_shard": 256}},
     # Sequence-folder datasets: few, long sequences, so smaller shards (a shard is one Dask task).
     **{name: {"output": {"videos_per_shard": 16}} for name in FOLDER_DATASETS},
+    "got10k": {"splits": ["train"], "output": {"videos_per_shard": 64}},  # short sequences (~150 frames)
+    "lasot": {"splits": ["train"], "output": {"videos_per_shard": 16}},  # never the test split unless asked
 }
 
 #: Output sizes at which the shift amplitudes are given; a view of size S shifts by ``shift * S / ref``.
@@ -387,7 +400,8 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
 
     if cfg.dataset not in DATASETS:
         fail(f"'dataset' must be one of {', '.join(DATASETS)}, got {cfg.dataset!r}")
-    if cfg.dataset in FOLDER_DATASETS and (cfg.chunks is not None or cfg.splits is not None):
+    if cfg.dataset in FOLDER_DATASETS and (cfg.chunks is not None
+                                           or (cfg.splits is not None and cfg.dataset not in FOLDER_SPLITS)):
         fail(f"{cfg.dataset} has no {'chunks' if cfg.chunks is not None else 'splits'}: select sequences with "
              f"--sequences a,b / 'sequences' (or leave some out with --exclude-sequences)")
     for key in ("sequences", "exclude_sequences"):
@@ -414,6 +428,10 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
     if cfg.splits is not None and cfg.dataset == "coco":
         if not cfg.splits or not all(s and "/" not in s and "\\" not in s for s in cfg.splits):
             fail(f"'splits' (--split) must name COCO splits like train2017, got {cfg.splits!r}")
+    elif cfg.splits is not None and cfg.dataset in FOLDER_SPLITS:
+        known = FOLDER_SPLITS[cfg.dataset]
+        if not cfg.splits or any(sp not in known for sp in cfg.splits):
+            fail(f"{cfg.dataset} 'splits' (--split) must be {' and/or '.join(known)}, got {cfg.splits!r}")
     elif cfg.splits is not None:
         if cfg.dataset != "vid":
             fail("'splits' applies to VID only; TrackingNet selects 'chunks'")

@@ -57,8 +57,8 @@ def counts_table(title: str, column: str, counts: dict, total: int | None = None
 
 
 def unit_noun(dataset: str) -> str:
-    """What a listing unit is: an image for COCO, a video otherwise."""
-    return "images" if dataset == "coco" else "videos"
+    """What a listing unit is: an image for COCO and DET, a video otherwise."""
+    return "images" if dataset in ("coco", "det") else "videos"
 
 
 def build_summary_table(build: dict) -> Table:

@@ -2,7 +2,9 @@
 
     tracker run   --weights W --source SRC [--init x,y,w,h] [--out boxes.txt] [--render out.mp4|out.gif]
     tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR
-    tracker score --results DIR [DIR ...] --root PATH [--json FILE] [--plot-dir D [--attributes]]
+    tracker eval  --benchmark vot --root VOT2017_ROOT --weights W --out DIR   (supervised: EAO, A, R)
+    tracker eval  --benchmark got10k|got10k-test --root GOT-10k --weights W --out DIR
+    tracker score --results DIR [DIR ...] --root PATH|OTB2015.json [--json FILE] [--plot-dir D [--attributes]]
     tracker tune  --weights W --root PATH [--layout davis] --grid window_influence=0.2,0.4 ... --out best.toml
 
 Weights: a safetensors file (model named by its metadata, or ``--model``) or a trainer run folder
@@ -39,7 +41,8 @@ ThreadsOpt = Annotated[int, typer.Option(help="CPU threads for torch (0 = torch'
 SequencesOpt = Annotated[list[str] | None, typer.Option(help="Only these sequences (repeat or comma-separate).")]
 InvalidGtOpt = Annotated[str, typer.Option(
     help="Invalid ground-truth rows (w or h <= 0): 'otb' (the toolkit: a failure for success, a hit for "
-         "precision) or 'exclude'.")]
+         "precision), 'exclude', or 'lasot' (pytracking's LaSOT rule: absent frames are failures; the "
+         "default for --benchmark lasot).")]
 
 
 # Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions").
@@ -245,13 +248,56 @@ def _split_names(values: list[str] | None) -> list[str] | None:
     return [n for v in values for n in v.split(",") if n.strip()]
 
 
-def _load_benchmark(benchmark: str, root: Path, sequences: list[str] | None):
-    from .datasets import load_otb
+OPE_BENCHMARKS = ("otb", "lasot", "uav123", "trackingnet", "tlp", "davis")
+"""Benchmarks run one-pass (OPE) through :func:`siamcore.datasets.load_sequences`; vot and got10k have
+their own protocols (``eval``)."""
 
-    if benchmark.lower() not in ("otb", "otb2015", "otb100", "otb2013"):
-        _fail(f"--benchmark {benchmark!r} is not supported (supported: otb)")
+
+def _load_benchmark(benchmark: str, root: Path, sequences: list[str] | None):
+    from siamcore.datasets import load_sequences
+
+    layout = "otb" if benchmark.lower() in ("otb", "otb2015", "otb100", "otb2013") else benchmark.lower()
+    if layout not in OPE_BENCHMARKS:
+        _fail(f"--benchmark {benchmark!r} is not supported (one-pass: {', '.join(OPE_BENCHMARKS)}; "
+              "also vot, got10k, got10k-test for eval)")
     try:
-        return load_otb(root, _split_names(sequences))
+        return load_sequences(layout, root, _split_names(sequences))
+    except ValueError as e:
+        _fail(str(e))
+
+
+def _has_full_ground_truth(seqs) -> bool:
+    """TrackingNet's test split ships the first box only: nothing to score, a server zip instead."""
+    import numpy as np
+
+    return all(s.gt_xywh is not None and np.isfinite(s.gt_xywh[1:]).any() for s in seqs if len(s) > 1)
+
+
+def _trackingnet_submission(report, out: Path, tracker_name: str) -> None:
+    """``eval --benchmark trackingnet`` on the test split: the zip its evaluation server takes."""
+    from .datasets import read_results
+    from .datasets.submission import write_trackingnet_submission
+
+    boxes = {p.stem: read_results(p) for p in sorted(report.tracker_dir.glob("*.txt"))}
+    try:
+        zip_path = write_trackingnet_submission(boxes, out / f"{tracker_name}.zip")
+    except ValueError as e:
+        _fail(str(e), EXIT_FAILED)
+    console.print(f"TrackingNet test: no ground truth beyond frame 1 to score; {len(boxes)} sequence(s) -> "
+                  f"{zip_path} (upload it to the evaluation server)", markup=False)
+    if report.skipped:
+        _fail(f"{len(report.skipped)} sequence(s) could not be tracked: the zip lacks them", EXIT_FAILED)
+
+
+def _load_score_ground_truth(benchmark: str, root: Path, sequences: list[str] | None):
+    """``score``'s ground truth: a benchmark root, or an ``OTB2015.json`` file (all 100 targets' gt and
+    frame ranges, no images needed)."""
+    if root.suffix.lower() != ".json":
+        return _load_benchmark(benchmark, root, sequences)
+    from siamcore.datasets.otb import load_otb_json
+
+    try:
+        return load_otb_json(root, _split_names(sequences))
     except ValueError as e:
         _fail(str(e))
 
@@ -287,6 +333,89 @@ def _print_table(folder_scores, per_sequence: bool) -> None:
             console.print(f"{fs.name}: {w}", style="yellow", markup=False)
 
 
+def _eval_vot(root: Path, out: Path, names: list[str] | None, tracker_name: str | None, tracker) -> None:
+    """``eval --benchmark vot``: the reset-based supervised experiment (:mod:`tracker.vot_protocol`)."""
+    from .vot_protocol import run_vot, vot_tables
+
+    tracker_name = tracker_name or tracker.name
+    with _progress("frames") as progress:
+        task = progress.add_task(f"{escape(tracker_name)} VOT supervised", total=None, fps="")
+        start, done = time.perf_counter(), [0]
+
+        def on_frame() -> None:
+            done[0] += 1
+            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+
+        def on_sequence(seq_name, seq_run) -> None:
+            progress.console.print(f"  {seq_name}: {len(seq_run.kinds)} frames, {seq_run.failures} failures",
+                                   markup=False)
+
+        try:
+            report = run_vot(tracker, root, out, tracker_name, names, on_frame=on_frame, on_sequence=on_sequence)
+        except ValueError as e:  # unusable root or unknown sequence name
+            _fail(str(e))
+    for seq_name, reason in report.skipped.items():
+        console.print(f"skipped {seq_name}: {reason}", style="yellow", markup=False)
+    if not report.per_sequence:
+        _fail("no sequence could be tracked; see the skipped reasons above", EXIT_FAILED)
+    for table in vot_tables(report, tracker_name):
+        console.print(table)
+    console.print(f"results -> {report.tracker_dir / 'baseline'}, scores -> {report.tracker_dir / 'vot_scores.json'}",
+                  markup=False)
+    if report.skipped:
+        _fail(f"{len(report.skipped)} sequence(s) could not be tracked: {', '.join(report.skipped)}", EXIT_FAILED)
+
+
+def _eval_got10k(benchmark: str, root: Path, out: Path, names: list[str] | None, tracker_name: str | None,
+                 tracker) -> None:
+    """``eval --benchmark got10k`` (val, scored) or ``got10k-test`` (server zip); a split folder as
+    ``--root`` decides the split itself (:mod:`tracker.got10k_protocol`)."""
+    from siamcore.datasets.got10k import LIST_FILE, load_got10k
+
+    from .got10k_protocol import run_got10k
+
+    is_split_folder = (root / LIST_FILE).is_file()
+    split = root.name.lower() if is_split_folder else "test" if benchmark.lower().endswith("test") else "val"
+    tracker_name = tracker_name or tracker.name
+    try:
+        seqs = load_got10k(root, names, None if is_split_folder else split)
+        if split not in ("val", "test"):
+            raise ValueError(f"{root}: GOT-10k evaluation runs on the val or test split, not {split!r}")
+    except ValueError as e:
+        _fail(str(e))
+    with _progress("frames") as progress:
+        task = progress.add_task(f"{escape(tracker_name)} GOT-10k {split}", total=sum(len(s) for s in seqs), fps="")
+        start, done = time.perf_counter(), [0]
+
+        def on_frame() -> None:
+            done[0] += 1
+            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+
+        def on_sequence(seq_name, seq_run) -> None:
+            progress.console.print(f"  {seq_name}: {len(seq_run.boxes_xywh)} frames, {seq_run.track_fps:.1f} fps",
+                                   markup=False)
+
+        report = run_got10k(tracker, seqs, out, tracker_name, split, on_frame=on_frame, on_sequence=on_sequence)
+    for seq_name, reason in report.skipped.items():
+        console.print(f"skipped {seq_name}: {reason}", style="yellow", markup=False)
+    if not report.runs:
+        _fail("no sequence could be tracked; see the skipped reasons above", EXIT_FAILED)
+    if report.overall is not None:
+        table = Table(title=f"GOT-10k {split} (toolkit protocol: frames pooled)")
+        for col in ("tracker", "AO", "SR@0.5", "SR@0.75", "sequences", "frames"):
+            table.add_column(col, justify="left" if col == "tracker" else "right")
+        s = report.overall
+        table.add_row(escape(tracker_name), f"{s.ao:.3f}", f"{s.sr50:.3f}", f"{s.sr75:.3f}",
+                      str(len(report.per_sequence)), str(s.frames))
+        console.print(table)
+        console.print(f"results -> {report.tracker_dir}, scores -> {report.tracker_dir / 'got10k_scores.json'}",
+                      markup=False)
+    else:
+        console.print(f"results -> {report.tracker_dir}, server submission -> {report.submission}", markup=False)
+    if report.skipped:
+        _fail(f"{len(report.skipped)} sequence(s) could not be tracked: {', '.join(report.skipped)}", EXIT_FAILED)
+
+
 EVAL_HELP = (
     "One-pass evaluation, then scores and plots.\n\n"
     "Protocol: the tracker starts from frame 1's ground truth (frame 1 is counted); IoU on continuous x,y,w,h; "
@@ -308,7 +437,12 @@ def evaluate(
     weights: WeightsOpt,
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder: <out>/<tracker>/<seq>.txt, <out>/scores.json, plots.")],
-    benchmark: Annotated[str, typer.Option(help="Benchmark layout (otb).")] = "otb",
+    benchmark: Annotated[str, typer.Option(
+        help="Benchmark: otb, lasot, uav123, tlp, davis (one-pass; lasot scores absent frames as LaSOT's "
+             "toolkit does), trackingnet (one-pass; its test split -> <out>/<tracker>.zip for the server), or vot (VOT2017/2018 supervised experiment with re-starts: EAO, "
+             "accuracy, failures; <out>/<tracker>/baseline/<seq>/<seq>_001.txt, vot_scores.json), or got10k / "
+             "got10k-test (GOT-10k val: AO, SR@0.5, SR@0.75 as its toolkit; test: <out>/<tracker>.zip for the "
+             "server; both write <out>/<tracker>/<seq>/<seq>_001.txt and <seq>_time.txt).")] = "otb",
     sequences: SequencesOpt = None,
     name: Annotated[str | None, typer.Option(
         help="Tracker name for the results folder (default: the model name).")] = None,
@@ -331,7 +465,14 @@ def evaluate(
     from .plots import plot_all
 
     _setup_torch(threads, device)
+    if benchmark.lower() in ("vot", "vot2017", "vot2018"):
+        return _eval_vot(root, out, _split_names(sequences), name, _load_tracker(weights, model, params, device))
+    if benchmark.lower() in ("got10k", "got10k-val", "got10k-test"):
+        return _eval_got10k(benchmark, root, out, _split_names(sequences), name,
+                            _load_tracker(weights, model, params, device))
     seqs = _load_benchmark(benchmark, root, sequences)
+    if benchmark.lower() == "lasot" and invalid_gt == "otb":
+        invalid_gt = "lasot"  # LaSOT's own rule for absent frames (tracker.lasot_metrics)
     tracker = _load_tracker(weights, model, params, device)
     tracker_name = name or tracker.name
     with _progress("frames") as progress:
@@ -354,6 +495,8 @@ def evaluate(
         report = run_ope(tracker, seqs, out, tracker_name, resume=resume, on_frame=on_frame, on_sequence=on_sequence)
     for seq_name, reason in report.skipped.items():
         console.print(f"skipped {seq_name}: {reason}", style="yellow", markup=False)
+    if benchmark.lower() == "trackingnet" and not _has_full_ground_truth(seqs):
+        return _trackingnet_submission(report, out, tracker_name)
     fs = score_folder(report.tracker_dir, seqs, invalid_gt, name=tracker_name)
     if not fs.curves:
         _fail("no sequence could be tracked; see the skipped reasons above", EXIT_FAILED)
@@ -375,7 +518,9 @@ def score(
     results: Annotated[list[Path], typer.Option(
         help="Result folder(s) of <seq>.txt files, one per tracker (an eval --out folder stands for its tracker "
              "folders).")],
-    root: Annotated[Path, typer.Option(help="Benchmark root with the ground truth.")],
+    root: Annotated[Path, typer.Option(
+        help="Benchmark root with the ground truth, or an OTB2015.json file (pysot/DaSiamRPN format: gt and "
+             "frame ranges of all 100 OTB targets, no images needed).")],
     json_path: Annotated[Path | None, typer.Option(
         "--json", help="Write the scores as JSON here (same shape as scores.json).")] = None,
     plot_dir: Annotated[Path | None, typer.Option(help="Write success/precision plots (PNG) here.")] = None,
@@ -390,14 +535,16 @@ def score(
                                                               show_default=False)] = None,
 ) -> None:
     """Score existing result folders of any tracker (OTB format) and draw the plots. Trackers are ranked
-    on the sequences all of them have results for; the others are listed as left out."""
+    on the sequences all of them have results for; the others are listed as left out. Result file names
+    from other toolkits match in any case (Jogging.1, Jogging-1, jogging_1, human4-2, skating2_1); --root
+    may be an OTB2015.json file instead of the sequence folders."""
     results = [*results, *(more_results or [])]
     from .evaluate import common_sequences, expand_result_dirs, score_folder, scores_json, write_scores_json
     from .plots import plot_all, plot_attributes
 
     if attributes and not plot_dir:
         _fail("--attributes draws plots: give --plot-dir too")
-    seqs = _load_benchmark(benchmark, root, sequences)
+    seqs = _load_score_ground_truth(benchmark, root, sequences)
     try:
         dirs = expand_result_dirs(results)
     except ValueError as e:

@@ -30,6 +30,7 @@ class SequenceRun:
     scores: np.ndarray
     track_seconds: float  # time spent in init/track only (no image decode)
     total_seconds: float  # including image decode
+    frame_seconds: np.ndarray | None = None  # per frame, init/track only (GOT-10k's <seq>_time.txt)
 
     @property
     def track_fps(self) -> float:
@@ -44,7 +45,7 @@ def track_sequence(tracker: OnlineTracker, seq: Sequence, on_frame: Callable[[],
     n = len(seq)
     boxes = np.empty((n, 4))
     scores = np.empty(n)
-    track_s = 0.0
+    frame_s = np.zeros(n)
     start = time.perf_counter()
     for i, frame in numbered_frames(seq):
         t0 = time.perf_counter()
@@ -53,10 +54,10 @@ def track_sequence(tracker: OnlineTracker, seq: Sequence, on_frame: Callable[[],
             boxes[0], scores[0] = seq.gt_xywh[0], 1.0
         else:
             boxes[i], scores[i] = tracker.track(frame)
-        track_s += time.perf_counter() - t0
+        frame_s[i] = time.perf_counter() - t0
         if on_frame is not None:
             on_frame()
-    return SequenceRun(boxes, scores, track_s, time.perf_counter() - start)
+    return SequenceRun(boxes, scores, float(frame_s.sum()), time.perf_counter() - start, frame_s)
 
 
 @dataclass
@@ -159,7 +160,13 @@ def score_folder(
         elif len(boxes) > n:
             result.warnings.append(f"{seq.name}: {len(boxes)} result rows for {n} frames; extra rows ignored")
             boxes = boxes[:n]
-        result.curves[seq.name] = sequence_curves(boxes, seq.gt_xywh, invalid_gt)
+        if invalid_gt == "lasot":
+            from .lasot_metrics import lasot_sequence_curves
+
+            visible = None if seq.absent is None else ~np.asarray(seq.absent, dtype=bool)
+            result.curves[seq.name] = lasot_sequence_curves(boxes, seq.gt_xywh, visible)
+        else:
+            result.curves[seq.name] = sequence_curves(boxes, seq.gt_xywh, invalid_gt)
     return result
 
 

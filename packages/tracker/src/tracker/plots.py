@@ -28,11 +28,14 @@ from .metrics import (  # noqa: E402
 
 def _save(fig, path: Path, title: str) -> Path:
     """PNG with ``title`` also in its metadata (``Image.open(path).info["Title"]``), so that scripts and
-    tests can tell what a plot shows without looking at it."""
+    tests can tell what a plot shows without looking at it; the legend's entries, top to bottom, go to
+    ``info["Description"]`` one per line."""
     path = Path(path)
+    legend = fig.axes[0].get_legend() if fig.axes else None
+    labels = "\n".join(t.get_text() for t in legend.get_texts()) if legend is not None else ""
     try:
         with atomic_path(path) as tmp:  # the temp name has no .png suffix to infer the format from
-            fig.savefig(tmp, format="png", dpi=120, metadata={"Title": title})
+            fig.savefig(tmp, format="png", dpi=120, metadata={"Title": title, "Description": labels})
     finally:
         plt.close(fig)
     return path

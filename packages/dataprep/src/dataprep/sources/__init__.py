@@ -1,13 +1,16 @@
 """Dataset readers: ``get_source("trackingnet" | "vid" | "coco" | "otb" | "vot" | "davis" | "tlp")`` returns
 a module with ``NAME``, ``list_videos(root, chunks=None, splits=None)`` and ``load_video(video)`` (see
-``base``). The sequence-folder datasets (otb, vot, davis, tlp) read through :mod:`siamcore.datasets`
-(see ``folders``) and also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
+``base``). TrackingNet, VID and the sequence-folder datasets (otb, vot, davis, tlp) read through the
+shared readers of :mod:`siamcore.datasets` (the modules here only adapt: selection, skips); the
+sequence-folder ones (see ``folders``) also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
 from dataprep.sources import coco, davis, otb, tlp, trackingnet, vid, vot
+from dataprep.sources import det, uav123
+from dataprep.sources import got10k, lasot
 from dataprep.sources.base import (
     REASONS,
     FrameError,
@@ -25,6 +28,8 @@ from dataprep.sources.base import (
 SOURCES: dict[str, ModuleType] = {
     m.NAME: m for m in (trackingnet, vid, coco, otb, vot, davis, tlp)
 }
+SOURCES.update({m.NAME: m for m in (det, uav123)})
+SOURCES.update({m.NAME: m for m in (got10k, lasot)})
 
 __all__ = [
     "REASONS", "SOURCES", "FrameError", "FrameRef", "Sequence", "Skip", "SourceError", "VideoRef",

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from siamcore.boxes import is_valid_xywh
+from siamcore.datasets.sequence import numbered_files  # noqa: F401  (re-exported: readers import it from here)
 
 #: Skip reason codes used by the readers (and by the build for frame errors; ``load_error`` /
 #: ``crop_error``: an unexpected exception while loading a video / cutting a sample's crops;
@@ -370,15 +371,3 @@ def read_frame(ref: FrameRef, max_pixels: int = MAX_FRAME_PIXELS, max_bytes: int
     ``frame_too_large`` (the limits: ``[limits]`` of the build config)."""
     where = ref.path if ref.member is None else f"{ref.path}:{ref.member}"
     return decode_jpeg(read_frame_bytes(ref, max_bytes), where, max_pixels)
-
-
-def numbered_files(names, pattern: str) -> dict[int, str]:
-    """``{number: name}`` for names whose base name fully matches ``pattern`` (one group: the
-    number); the smallest name wins on duplicates, so the result does not depend on listing order."""
-    rx = re.compile(pattern, re.IGNORECASE)
-    out: dict[int, str] = {}
-    for name in sorted(names):
-        m = rx.fullmatch(name.rsplit("/", 1)[-1])
-        if m:
-            out.setdefault(int(m.group(1)), name)
-    return out

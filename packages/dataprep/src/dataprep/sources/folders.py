@@ -2,8 +2,8 @@
 readers in :mod:`siamcore.datasets` (the ones ``tracker eval`` uses): this module only adapts.
 
 - A listing unit is one target sequence of the reader (``VideoRef.name`` is its name, e.g. ``Couple``,
-  ``Jogging.1``, ``bike-packing.2``; ``split`` is ``"all"``, ``chunk`` -1); one :class:`Sequence`
-  (track ``"0"``) per unit, its frames the reader's frame files in order: a frame index in the shards
+  ``Jogging.1``, ``bike-packing.2``; ``split`` is ``"all"``, or the split for GOT-10k / LaSOT: see
+  :func:`list_split_videos`; ``chunk`` -1); one :class:`Sequence` (track ``"0"``) per unit, its frames the reader's frame files in order: a frame index in the shards
   is a position in that list (``img/0001.jpg`` is index 0; OTB's David starts at ``0300.jpg``).
 - ``sequences`` / ``exclude_sequences`` (the build config's keys) select names at listing time,
   matched as :func:`siamcore.datasets.select_sequences` does (case-insensitive; a folder name selects
@@ -18,6 +18,7 @@ readers in :mod:`siamcore.datasets` (the ones ``tracker eval`` uses): this modul
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -116,3 +117,28 @@ def adapt_sequence(video: VideoRef, seq: ds.Sequence) -> tuple[list[Sequence], l
         return [], skips
     boxes.setflags(write=False)
     return [Sequence(video, "0", seq.class_name, frames, boxes)], skips
+
+
+def list_split_videos(
+    name: str, title: str, list_split: Callable[[Path, str | None], list[ds.SequenceRef]],
+    split_of: Callable[[ds.SequenceRef], str], root: str | os.PathLike, chunks=None, splits=None,
+    sequences: list[str] | None = None, exclude_sequences: list[str] | None = None,
+) -> tuple[list[VideoRef], list[Skip]]:
+    """:func:`list_videos` for the sequence-folder datasets that also have splits (GOT-10k, LaSOT):
+    the sequences of each of ``splits`` (``list_split(root, None)``: all, when None), then names
+    select as usual. ``VideoRef.split`` is the split a sequence was listed under (``split_of(ref)``
+    when no split was asked for), so uids read ``got10k/train/GOT-10k_Train_000001``."""
+    if chunks is not None:
+        raise SourceError(f"{title} has no chunks: choose a split with --split and names with --sequences a,b")
+    split_by_name: dict[str, str] = {}
+
+    def list_refs(path: Path) -> list[ds.SequenceRef]:
+        refs = []
+        for split in splits or [None]:
+            for ref in list_split(path, split):
+                split_by_name.setdefault(ref.name, split or split_of(ref))
+                refs.append(ref)
+        return refs
+
+    videos, skips = list_videos(name, title, list_refs, root, None, None, sequences, exclude_sequences)
+    return [dataclasses.replace(v, split=split_by_name[v.name]) for v in videos], skips

@@ -1,6 +1,7 @@
 """Readers of the sequence-folder tracking datasets, one per on-disk layout, shared by the tracker
 (evaluation) and dataprep (training pairs): OTB, VOT (single folder and vot-toolkit layouts), DAVIS
-(mask extents) and TLP / TinyTLP.
+(mask extents), TLP / TinyTLP, and the video training sets TrackingNet (frames folders or zips,
+:class:`ZipFrame`) and ILSVRC VID (one sequence per track, absent frames flagged).
 
 Each dataset has ``list_<name>(root) -> [SequenceRef]`` (cheap: names and folders, sorted) and
 ``load_<name>(root, names=None) -> [Sequence]`` (reads the selected sequences' annotations). Boxes are
@@ -10,10 +11,13 @@ was expected; problems of single frames become NaN rows. numpy and OpenCV only.
 """
 
 from .davis import list_davis, load_davis, load_davis_video, mask_extent_xywh, read_mask
+from .got10k import got10k_split_of, list_got10k, load_got10k, load_got10k_sequence, read_got10k_groundtruth
+from .lasot import is_lasot_sequence, list_lasot, load_lasot, load_lasot_sequence, read_lasot_groundtruth
 from .otb import is_otb_sequence, list_otb, load_meta, load_otb, load_otb_folder, read_otb_groundtruth
 from .sequence import (
     Sequence,
     SequenceRef,
+    ZipFrame,
     exclude_sequences,
     list_images,
     normalise_name,
@@ -21,6 +25,9 @@ from .sequence import (
     select_sequences,
 )
 from .tlp import is_tlp_sequence, list_tlp, load_tlp, load_tlp_sequence, read_tlp_groundtruth
+from .trackingnet import list_trackingnet, load_trackingnet, read_trackingnet_video
+from .uav123 import list_uav123, load_uav123, load_uav123_sequence, read_uav123_groundtruth
+from .vid import list_vid, load_vid, read_vid_snippet
 from .vot import (
     is_vot_sequence,
     list_vot,
@@ -33,6 +40,11 @@ from .vot import (
 
 #: Layout name -> ``load_<name>(root, names=None)``: what ``layout`` settings choose from.
 LOADERS = {"otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp}
+LOADERS["got10k"] = load_got10k
+LOADERS["trackingnet"] = load_trackingnet
+LOADERS["vid"] = load_vid
+LOADERS["lasot"] = load_lasot
+LOADERS["uav123"] = load_uav123
 
 
 def load_sequences(layout: str, root, names: list[str] | None = None) -> list[Sequence]:
@@ -75,4 +87,10 @@ __all__ = [
     "read_vot_groundtruth",
     "read_vot_tags",
     "select_sequences",
+    "ZipFrame",
+    "list_trackingnet", "load_trackingnet", "read_trackingnet_video",
+    "list_vid", "load_vid", "read_vid_snippet",
+    "got10k_split_of", "list_got10k", "load_got10k", "load_got10k_sequence", "read_got10k_groundtruth",
+    "is_lasot_sequence", "list_lasot", "load_lasot", "load_lasot_sequence", "read_lasot_groundtruth",
+    "list_uav123", "load_uav123", "load_uav123_sequence", "read_uav123_groundtruth",
 ]

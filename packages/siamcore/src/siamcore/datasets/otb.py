@@ -187,3 +187,43 @@ def load_otb(root: Path, names: list[str] | None = None) -> list[Sequence]:
     """
     meta = load_meta(root) if Path(root).is_dir() else None
     return load_selected(list_otb(root), names, str(root), lambda ref: load_otb_folder(ref.folder, meta))
+
+
+def load_otb_json(path: Path, names: list[str] | None = None) -> list[Sequence]:
+    """The OTB targets described by an ``OTB2015.json`` file alone (pysot/DaSiamRPN format: per target
+    ``name``, ``image_files``, ``init_rect``, ``gt_rect``): ground truth and frame ranges without the
+    images, enough to score result files. ``frames`` are the paths the images would have
+    (``<json folder>/<name>/img/<file>``); they need not exist.
+
+    Targets are named as :func:`load_otb_folder` names them: ``Jogging.1``/``Jogging.2`` for the two
+    targets of one video, the video name for a single target (the key ``human4_2`` gives ``Human4``,
+    alias ``human4.2``). ``gt_rect`` rows are 1-based like ``groundtruth_rect.txt`` and converted the
+    same way; they already cover exactly ``image_files`` (David 300-770, Tiger1 6-354 ...).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable OTB JSON file ({e})") from e
+    if not isinstance(data, dict) or not all(isinstance(e, dict) and "gt_rect" in e for e in data.values()):
+        raise ValueError(f"{path}: expected {{target: {{name, image_files, init_rect, gt_rect}}}} (OTB2015.json)")
+    per_video: dict[str, int] = {}
+    for key, entry in data.items():
+        video = entry.get("name", key)
+        per_video[video] = per_video.get(video, 0) + 1
+    refs, by_name = [], {}
+    for key, entry in sorted(data.items(), key=lambda kv: normalise_name(kv[0])):
+        video = entry.get("name", key)
+        m = re.search(r"[.\-_](\d+)$", key)
+        name = f"{video}.{m.group(1)}" if m and per_video[video] > 1 else video
+        keys = list(dict.fromkeys([normalise_name(name), normalise_name(key)]))
+        folder = path.parent / video
+        gt = np.asarray(entry["gt_rect"], dtype=np.float64).reshape(-1, 4)
+        gt[:, :2] -= 1.0
+        frames = [folder / "img" / f for f in entry.get("image_files", [])] or [folder / "img" / f"{i + 1:04d}.jpg"
+                                                                               for i in range(len(gt))]
+        if len(frames) != len(gt):
+            raise ValueError(f"{path}: {key}: {len(gt)} gt_rect rows for {len(frames)} image_files")
+        by_name[name] = Sequence(name=name, frames=frames, gt_xywh=gt, aliases=keys)
+        refs.append(SequenceRef(name, folder, int(m.group(1)) if m else None, tuple(keys)))
+    return load_selected(refs, names, str(path), lambda ref: list(by_name.values()))

@@ -8,6 +8,7 @@ top-left corner of the top-left pixel (pixel ``i`` covers ``[i, i+1)``).
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Sequence as SequenceOf
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,35 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[.\-_](\d+)$", r".\1", name.strip()).lower()
 
 
-def read_image_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to an RGB uint8 ``H x W x 3`` array (clear error when unreadable)."""
+@dataclass(frozen=True)
+class ZipFrame:
+    """A frame stored as ``member`` of the zip file ``path`` (TrackingNet's ``zips/<seq>.zip``): what
+    ``Sequence.frames`` holds for such frames instead of a file path."""
+
+    path: Path
+    member: str
+
+    @property
+    def name(self) -> str:
+        return self.member.rsplit("/", 1)[-1]
+
+
+Frame = Path | ZipFrame
+
+
+def read_image_rgb(path: Frame) -> np.ndarray:
+    """Decode an image file (or a :class:`ZipFrame`) to an RGB uint8 ``H x W x 3`` array (clear error
+    when unreadable)."""
+    if isinstance(path, ZipFrame):
+        try:
+            with zipfile.ZipFile(path.path) as zf:
+                buf = np.frombuffer(zf.read(path.member), dtype=np.uint8)
+        except (OSError, KeyError, zipfile.BadZipFile) as e:
+            raise ValueError(f"cannot read {path.member!r} from zip {path.path}: {e}") from None
+        frame = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB) if buf.size else None
+        if frame is None:
+            raise ValueError(f"cannot decode image {path.path}:{path.member} (empty or not an image)")
+        return frame
     buf = np.fromfile(str(path), dtype=np.uint8)
     frame = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB) if buf.size else None
     if frame is None:
@@ -36,6 +64,18 @@ def read_image_rgb(path: Path) -> np.ndarray:
 def list_images(folder: Path) -> list[Path]:
     """Image files of a folder in name order (the datasets' names are zero-padded numbers)."""
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def numbered_files(names, pattern: str) -> dict[int, str]:
+    """``{number: name}`` for names whose base name fully matches ``pattern`` (one group: the
+    number); the smallest name wins on duplicates, so the result does not depend on listing order."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    out: dict[int, str] = {}
+    for name in sorted(names):
+        m = rx.fullmatch(name.rsplit("/", 1)[-1])
+        if m:
+            out.setdefault(int(m.group(1)), name)
+    return out
 
 
 def frame_number(path: Path) -> int | None:
@@ -53,12 +93,13 @@ class Sequence:
     kept as the files have them (its invalid rows are left to the metrics). ``absent`` is a per-frame
     bool array where the dataset says when the target is out of view (TLP's flag, DAVIS's empty
     mask, VOT's NaN rows), else None. ``frame_tags`` holds per-frame bool flags the dataset ships
-    (VOT's ``*.tag`` files); ``attributes`` are sequence-level (OTB ``attrs.txt``, VOT tags that are
+    (VOT's ``*.tag`` files, LaSOT's flag files; GOT-10k's ``cover`` is a uint8 level 0..8 instead);
+    ``attributes`` are sequence-level (OTB ``attrs.txt``, VOT tags that are
     set in some frame). ``class_name`` is "" when the dataset does not say.
     """
 
     name: str
-    frames: list[Path]
+    frames: list[Frame]  # image files, or ZipFrame members of a zip
     gt_xywh: np.ndarray | None = None
     attributes: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)  # other normalised names (see normalise_name)
@@ -174,3 +215,20 @@ def load_selected(
 
 def nan_rows(n: int) -> np.ndarray:
     return np.full((n, 4), np.nan)
+
+
+def read_xywh_rows(path: Path) -> np.ndarray:
+    """``[N, 4]`` rows of a ground-truth file (commas; spaces/tabs tolerated) as they are written; a row
+    that is not 4 numbers becomes a NaN row in place; trailing blank lines are dropped (GOT-10k, LaSOT)."""
+    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    gt = nan_rows(len(lines))
+    for i, line in enumerate(lines):
+        parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
+        if len(parts) == 4:
+            try:
+                gt[i] = [float(p) for p in parts]
+            except ValueError:
+                pass
+    return gt

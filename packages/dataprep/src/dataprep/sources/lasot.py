@@ -1,0 +1,32 @@
+"""LaSOT as training pairs, through :mod:`siamcore.datasets.lasot`: ``ROOT/<class>/<class>-<n>/img/%08d.jpg``
++ ``groundtruth.txt`` (1-based, as OTB), fully occluded / out-of-view frames never used, the class is the
+folder's. ``--split`` train (the default) or test selects by the official lists ``ROOT/training_set.txt``
+/ ``ROOT/testing_set.txt`` (a clear error naming the file when it is missing). See
+:mod:`dataprep.sources.folders` for the adaptation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from siamcore.datasets import list_lasot, load_lasot_sequence
+
+from dataprep.sources import folders
+
+NAME = "lasot"
+
+
+def _list_all(root: Path) -> list:
+    return list_lasot(root)
+
+
+def _load_folder(root: Path, ref) -> list:
+    return [load_lasot_sequence(ref.folder)]
+
+
+def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequences=None):
+    return folders.list_split_videos(NAME, "LaSOT", list_lasot, lambda ref: "all", root, chunks, splits,
+                                     sequences, exclude_sequences)
+
+
+def load_video(video):
+    return folders.load_video(_list_all, _load_folder, video)
