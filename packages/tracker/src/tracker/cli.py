@@ -97,6 +97,17 @@ def _progress(unit: str) -> Progress | _PlainBar:
     )
 
 
+def _frame_counter(progress, task):
+    """``on_frame`` for a tracking run: advances ``task`` by one frame and shows the frames per second so far."""
+    start, done = time.perf_counter(), [0]
+
+    def on_frame() -> None:
+        done[0] += 1
+        progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+
+    return on_frame
+
+
 class _PlainBar:
     """The part of rich's Progress that the commands use (one task), printed as :class:`PlainProgress` lines."""
 
@@ -340,11 +351,7 @@ def _eval_vot(root: Path, out: Path, names: list[str] | None, tracker_name: str 
     tracker_name = tracker_name or tracker.name
     with _progress("frames") as progress:
         task = progress.add_task(f"{escape(tracker_name)} VOT supervised", total=None, fps="")
-        start, done = time.perf_counter(), [0]
-
-        def on_frame() -> None:
-            done[0] += 1
-            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+        on_frame = _frame_counter(progress, task)
 
         def on_sequence(seq_name, seq_run) -> None:
             progress.console.print(f"  {seq_name}: {len(seq_run.kinds)} frames, {seq_run.failures} failures",
@@ -385,11 +392,7 @@ def _eval_got10k(benchmark: str, root: Path, out: Path, names: list[str] | None,
         _fail(str(e))
     with _progress("frames") as progress:
         task = progress.add_task(f"{escape(tracker_name)} GOT-10k {split}", total=sum(len(s) for s in seqs), fps="")
-        start, done = time.perf_counter(), [0]
-
-        def on_frame() -> None:
-            done[0] += 1
-            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+        on_frame = _frame_counter(progress, task)
 
         def on_sequence(seq_name, seq_run) -> None:
             progress.console.print(f"  {seq_name}: {len(seq_run.boxes_xywh)} frames, {seq_run.track_fps:.1f} fps",
@@ -477,12 +480,7 @@ def evaluate(
     tracker_name = name or tracker.name
     with _progress("frames") as progress:
         task = progress.add_task(f"{escape(tracker_name)} OPE", total=sum(len(s) for s in seqs), fps="")
-        start = time.perf_counter()
-        done = [0]
-
-        def on_frame() -> None:
-            done[0] += 1
-            progress.update(task, advance=1, fps=f"{done[0] / (time.perf_counter() - start):.1f} fps")
+        on_frame = _frame_counter(progress, task)
 
         def on_sequence(seq_name, seq_run) -> None:
             if seq_run is None:

@@ -1,16 +1,14 @@
-"""Dataset readers: ``get_source("trackingnet" | "vid" | "coco" | "otb" | "vot" | "davis" | "tlp")`` returns
-a module with ``NAME``, ``list_videos(root, chunks=None, splits=None)`` and ``load_video(video)`` (see
-``base``). TrackingNet, VID and the sequence-folder datasets (otb, vot, davis, tlp) read through the
-shared readers of :mod:`siamcore.datasets` (the modules here only adapt: selection, skips); the
-sequence-folder ones (see ``folders``) also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
+"""Dataset readers: ``get_source(name)`` (a name of :data:`SOURCES`: trackingnet, vid, coco, det, got10k,
+lasot, uav123, otb, vot, davis, tlp) returns a module with ``NAME``, ``list_videos(root, chunks=None,
+splits=None)`` and ``load_video(video)`` (see ``base``). Every one reads through the shared readers of
+:mod:`siamcore.datasets` (the modules here only adapt: selection, skips); the sequence-folder ones (see
+``folders``) also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from dataprep.sources import coco, davis, otb, tlp, trackingnet, vid, vot
-from dataprep.sources import det, uav123
-from dataprep.sources import got10k, lasot
+from dataprep.sources import coco, davis, det, got10k, lasot, otb, tlp, trackingnet, uav123, vid, vot
 from dataprep.sources.base import (
     REASONS,
     FrameError,
@@ -26,10 +24,8 @@ from dataprep.sources.base import (
 )
 
 SOURCES: dict[str, ModuleType] = {
-    m.NAME: m for m in (trackingnet, vid, coco, otb, vot, davis, tlp)
+    m.NAME: m for m in (trackingnet, vid, coco, det, got10k, lasot, uav123, otb, vot, davis, tlp)
 }
-SOURCES.update({m.NAME: m for m in (det, uav123)})
-SOURCES.update({m.NAME: m for m in (got10k, lasot)})
 
 __all__ = [
     "REASONS", "SOURCES", "FrameError", "FrameRef", "Sequence", "Skip", "SourceError", "VideoRef",

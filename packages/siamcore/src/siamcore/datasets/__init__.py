@@ -39,12 +39,10 @@ from .vot import (
 )
 
 #: Layout name -> ``load_<name>(root, names=None)``: what ``layout`` settings choose from.
-LOADERS = {"otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp}
-LOADERS["got10k"] = load_got10k
-LOADERS["trackingnet"] = load_trackingnet
-LOADERS["vid"] = load_vid
-LOADERS["lasot"] = load_lasot
-LOADERS["uav123"] = load_uav123
+LOADERS = {
+    "otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp, "got10k": load_got10k,
+    "lasot": load_lasot, "uav123": load_uav123, "trackingnet": load_trackingnet, "vid": load_vid,
+}
 
 
 def load_sequences(layout: str, root, names: list[str] | None = None) -> list[Sequence]:
