@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-	$(BIN)/python -m pip install -q --disable-pip-version-check $(addprefix -e ,$(PACKAGES)) \
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(patsubst %,-e '%',$(PACKAGES:packages/tracker=packages/tracker[onnx])) \
 		"pytest>=8" "pytest-timeout>=2.3" "hypothesis>=6"
 	touch $(STAMP)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -57,12 +56,18 @@ def worker_processes(driver: psutil.Process) -> list[psutil.Process]:
     except psutil.NoSuchProcess:
         return []
     out = []
+    try:
+        own = driver.cmdline()
+    except psutil.NoSuchProcess:
+        return []
     for child in children:
         try:
-            cmdline = " ".join(child.cmdline())
+            cmdline = child.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        if ("spawn_main" in cmdline or "forkserver" in cmdline) and "resource_tracker" not in cmdline:
+        text = " ".join(cmdline)
+        forked = cmdline == own  # a forked worker (the default on Linux) runs the driver's command line
+        if (forked or "spawn_main" in text or "forkserver" in text) and "resource_tracker" not in text:
             out.append(child)
     return out
 

@@ -11,6 +11,13 @@ For each model and device (CPU, and CUDA when present) it measures, on the same 
   model's FLOPs per frame, i.e. the frame rate of a tracker that ran at matmul speed and did nothing else;
 - ``x floor``: ``fps track / floor fps`` (the issue's target is >= 0.7).
 
+Backends (``--backends``, CPU only for onnxruntime): ``torch``, and ``onnxruntime`` when it is
+installed: the model is exported (``tracker.onnx_export``) to a temporary folder and tracked by the
+same tracker class through ``tracker.onnx_runtime``, on the same frames with the same thread count.
+Passes of the two backends alternate (torch, onnxruntime, torch, ...) and each keeps its best pass, so
+a burst of load from other processes hits both alike; a last table gives ``fps onnxruntime / fps torch``
+per model (the issue's target: >= 1.3 for SiamFC and SiamRPN on 2 cores).
+
 The table is printed at the end (one progress line per model before it); with the defaults the
 four models take about a minute on 2 idle cores.
 
@@ -20,6 +27,7 @@ weights when found (``--siamfc-weights``), the other models random initialisatio
 depend on the weights values). Run it alone on the machine for numbers worth recording:
 
     python benchmarks/tracker_fps.py --threads 2 [--models siamfc,siamrpn] [--frames 100 --repeats 5 --budget-s 60]
+        [--backends torch,onnxruntime]
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ import numpy as np
 import torch
 
 from tracker.datasets import load_otb_folder, load_vot_sequence, read_image_rgb
-from tracker.datasets.otb import is_otb_sequence
-from tracker.datasets.vot import is_vot_sequence
+from siamcore.datasets.otb import is_otb_sequence  # the readers moved to siamcore
+from siamcore.datasets.vot import is_vot_sequence
 from tracker.models import count_flops, create_model, list_models
 from tracker.online import build_tracker
 from tracker.weights import load_model
@@ -107,34 +115,54 @@ def track_flops(tracker, frame: np.ndarray, box) -> float:
     return float(count_flops(tracker.track, frame))
 
 
-def measure(tracker, paths: list[Path], box0, repeats: int, budget_s: float, warmup: int = 3) -> tuple[float, float]:
-    """(fps of track() alone, fps of read + decode + track()), each the best of up to ``repeats`` passes
-    over the frames (best-of filters out other processes' interference), after ``warmup`` frames; no
-    new pass starts once ``budget_s`` seconds have been spent (slow models on a busy machine).
-    Decode and ``track()`` are timed separately for every frame of the same pass."""
+def measure(trackers: dict, paths: list[Path], box0, repeats: int, budget_s: float,
+            warmup: int = 3) -> dict[str, tuple[float, float]]:
+    """Per tracker: (fps of track() alone, fps of read + decode + track()), each the best of up to
+    ``repeats`` passes over the frames (best-of filters out other processes' interference), after
+    ``warmup`` frames; the trackers' passes alternate, so each round times every tracker under
+    similar load; no new round starts once ``budget_s`` seconds have been spent (slow models on a
+    busy machine). Decode and ``track()`` are timed separately for every frame of the same pass."""
     first = read_image_rgb(paths[0])
-    tracker.init(first, box0)
-    for p in paths[1 : 1 + warmup]:
-        tracker.track(read_image_rgb(p))
-    best_track = best_total = float("inf")
-    start = time.perf_counter()
-    for _ in range(repeats):
-        if best_track < float("inf") and time.perf_counter() - start > budget_s:
-            break
+    for tracker in trackers.values():
         tracker.init(first, box0)
-        decode_s = track_s = 0.0
-        for p in paths[1:]:
-            t0 = time.perf_counter()
-            frame = read_image_rgb(p)
-            t1 = time.perf_counter()
-            tracker.track(frame)  # returns numpy boxes: the device work is finished
-            t2 = time.perf_counter()
-            decode_s += t1 - t0
-            track_s += t2 - t1
-        best_track = min(best_track, track_s)
-        best_total = min(best_total, track_s + decode_s)
+        for p in paths[1 : 1 + warmup]:
+            tracker.track(read_image_rgb(p))
+    best = {k: [float("inf"), float("inf")] for k in trackers}
+    start = time.perf_counter()
+    for r in range(repeats):
+        if r > 0 and time.perf_counter() - start > budget_s:
+            break
+        for key, tracker in trackers.items():
+            tracker.init(first, box0)
+            decode_s = track_s = 0.0
+            for p in paths[1:]:
+                t0 = time.perf_counter()
+                frame = read_image_rgb(p)
+                t1 = time.perf_counter()
+                tracker.track(frame)  # returns numpy boxes: the device work is finished
+                t2 = time.perf_counter()
+                decode_s += t1 - t0
+                track_s += t2 - t1
+            best[key] = [min(best[key][0], track_s), min(best[key][1], track_s + decode_s)]
     n = len(paths) - 1
-    return n / best_track, n / best_total
+    return {k: (n / t, n / total) for k, (t, total) in best.items()}
+
+
+def onnxruntime_tracker(model, folder: Path, threads: int):
+    """The same model exported to ``folder`` and loaded on the onnxruntime backend."""
+    from tracker.onnx_export import export_onnx
+    from tracker.onnx_runtime import load_onnx_tracker
+
+    export_onnx(model, folder, check=False)
+    return load_onnx_tracker(folder, threads=threads)
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main() -> None:
@@ -150,11 +178,16 @@ def main() -> None:
     parser.add_argument("--siamfc-weights", type=Path, default=SHARED / "weights" / "siamfc_alexnet.safetensors")
     parser.add_argument("--devices", default="cpu,cuda", help="devices to try (cuda skipped when absent)")
     parser.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
+    parser.add_argument("--backends", default="torch,onnxruntime",
+                        help="torch and/or onnxruntime (CPU only; skipped when onnxruntime is not installed)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
     devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
+    backends = [b for b in args.backends.split(",") if b != "onnxruntime" or onnxruntime_available()]
+    if "onnxruntime" in args.backends.split(",") and "onnxruntime" not in backends:
+        print("onnxruntime is not installed: torch only (pip install onnxruntime)")
     with tempfile.TemporaryDirectory() as tmp:
         label, paths, boxes = load_frames(args.source, args.frames, Path(tmp))
         first = read_image_rgb(paths[0])
@@ -165,22 +198,37 @@ def main() -> None:
             for name in args.models.split(","):
                 peak = max(peak, matmul_flops_per_s(device))
                 model, weights = build_model(name, args.siamfc_weights, device)
+                trackers = {}
+                if "onnxruntime" in backends and device.type == "cpu":  # exported before torch's channels-last
+                    trackers["onnxruntime"] = onnxruntime_tracker(model, Path(tmp) / f"{name}-onnx", args.threads)
                 tracker = build_tracker(model, channels_last=not args.no_channels_last)
                 flops = track_flops(tracker, first, boxes[0])
-                fps_track, fps_decode = measure(tracker, paths, boxes[0], args.repeats, args.budget_s)
-                rows.append((name, weights, flops, fps_track, fps_decode))
-                print(f"  [{device}] {name}: {fps_track:.1f} fps", flush=True)
-                del tracker, model
+                if "torch" in backends:
+                    trackers = {"torch": tracker, **trackers}
+                fps = measure(trackers, paths, boxes[0], args.repeats, args.budget_s)
+                for backend, (fps_track, fps_decode) in fps.items():
+                    rows.append((name, backend, weights, flops, fps_track, fps_decode))
+                print(f"  [{device}] {name}: " + ", ".join(f"{b} {f[0]:.1f} fps" for b, f in fps.items()), flush=True)
+                del tracker, trackers, model
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
             peak = max(peak, matmul_flops_per_s(device))
             print(f"\n[{device}] 2048^3 matmul: {peak / 1e9:.0f} GFLOP/s (best of the measurements around the models)")
-            print(f"{'model':<18}{'weights':<14}{'GFLOP':>7}{'floor fps':>11}{'fps track':>11}{'fps +decode':>13}"
-                  f"{'x floor':>9}")
-            for name, weights, flops, fps_track, fps_decode in rows:
+            print(f"{'model':<18}{'backend':<13}{'weights':<14}{'GFLOP':>7}{'floor fps':>11}{'fps track':>11}"
+                  f"{'fps +decode':>13}{'x floor':>9}")
+            for name, backend, weights, flops, fps_track, fps_decode in rows:
                 floor = peak / flops
-                print(f"{name:<18}{weights:<14}{flops / 1e9:7.2f}{floor:11.1f}{fps_track:11.1f}{fps_decode:13.1f}"
-                      f"{fps_track / floor:9.2f}")
+                print(f"{name:<18}{backend:<13}{weights:<14}{flops / 1e9:7.2f}{floor:11.1f}{fps_track:11.1f}"
+                      f"{fps_decode:13.1f}{fps_track / floor:9.2f}")
+            by_model = {}
+            for name, backend, _, _, fps_track, _ in rows:
+                by_model.setdefault(name, {})[backend] = fps_track
+            pairs = {n: f for n, f in by_model.items() if {"torch", "onnxruntime"} <= set(f)}
+            if pairs:
+                print(f"\n[{device}] onnxruntime / torch, track() fps (target >= 1.3 for siamfc and siamrpn)")
+                for name, f in pairs.items():
+                    print(f"{name:<18}{f['onnxruntime'] / f['torch']:6.2f}x  "
+                          f"({f['onnxruntime']:.1f} vs {f['torch']:.1f} fps)")
 
 if __name__ == "__main__":
     main()

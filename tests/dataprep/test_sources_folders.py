@@ -97,7 +97,7 @@ def test_real_otb_vot_davis_boxes_are_the_readers(shared_data):
 def test_config_keys_for_the_folder_datasets(tmp_path):
     cfg = with_overrides(load_config(None, "otb"), sequences="Couple, Jogging.1", exclude_sequences="Girl")
     assert cfg.sequences == ["Couple", "Jogging.1"] and cfg.exclude_sequences == ["Girl"]
-    assert cfg.output.videos_per_shard == 16
+    assert cfg.output.videos_per_shard == 0 and cfg.output.min_shards == 16  # sized shards
     assert cfg.sha256() != load_config(None, "otb").sha256()  # they change the output, so the hash
     with pytest.raises(ConfigError, match="'sequences' .* applies to the sequence-folder datasets"):
         with_overrides(load_config(None, "trackingnet"), sequences="a")

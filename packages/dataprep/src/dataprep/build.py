@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -41,7 +42,6 @@ from rich.progress import (
 )
 
 from siamcore.atomic import write_json_atomic
-from siamcore.crop import RESAMPLING
 from siamcore.datasets import normalise_name
 from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SCHEMA_VERSION
@@ -66,11 +66,21 @@ from dataprep.config import (
     resolve_out,
     resolve_root,
 )
-from dataprep.manifest import write_samples, write_skipped
+from dataprep.manifest import SAMPLES_SCHEMA, SKIPPED_SCHEMA, write_streamed
 from dataprep.report import unit_noun
 from dataprep.search_extras import describe_distractor_bank
 from dataprep.sources import SourceError, get_source, parse_chunks
-from dataprep.task import ShardTask, build_shard, output_failure, plan_shards, read_sidecar, root_relative, skip_row
+from dataprep.task import (
+    ShardTask,
+    build_shard,
+    output_failure,
+    plan_shards,
+    read_sidecar,
+    root_relative,
+    rows_path,
+    sidecar_summary,
+    skip_row,
+)
 
 CONFIG_FILE = "build-config.json"
 """Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
@@ -261,12 +271,14 @@ def clean_leftovers(out: Path, tasks: list[ShardTask]) -> int:
 
 
 def reusable_sidecar(task: ShardTask) -> dict | None:
-    """The sidecar of a shard that is complete and verifies (same plan, same file checksum)."""
+    """The summary of a shard that is complete and verifies (same plan; shard and rows file checksums)."""
     sidecar = read_sidecar(task.out_dir, task.name)
-    path = shard_path(task.out_dir, task.name)
-    if not sidecar or sidecar.get("plan_sha256") != task.plan_sha256 or not path.is_file():
+    path, rows = shard_path(task.out_dir, task.name), rows_path(task.out_dir, task.name)
+    if not sidecar or sidecar.get("plan_sha256") != task.plan_sha256 or not path.is_file() or not rows.is_file():
         return None
-    return sidecar if file_sha256(path) == sidecar.get("sha256") else None
+    if file_sha256(rows) != sidecar.get("rows_sha256") or file_sha256(path) != sidecar.get("sha256"):
+        return None
+    return sidecar_summary(sidecar)
 
 
 def _progress(console: Console, enabled: bool) -> Progress:
@@ -316,6 +328,8 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
             console.print(f"  on   {run.description}", markup=False)
             if run.dashboard:
                 console.print(f"  dashboard {run.dashboard}", markup=False)
+            elif cfg.dask.scheduler == "local":
+                console.print("  dashboard off (--dashboard to watch the workers live)", markup=False)
             t_work = time.perf_counter()
             pairs = 0
             plain = plain_progress(show_progress, "shards", len(todo), "shards", console.file)
@@ -357,6 +371,7 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     if not root.path.is_dir():
         raise BuildError(missing_root_message(cfg, root))
     source = get_source(cfg.dataset)
+    t_list = time.perf_counter()
     try:
         videos, list_skips = source.list_videos(str(root.path), chunks=cfg.chunks, splits=cfg.splits,
                                                 **listing_options(cfg))
@@ -371,7 +386,9 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
     out = resolve_out(cfg).path
     with out_lock(out):
         mode = prepare_out(out, cfg, overwrite)
+        t_plan = time.perf_counter()
         tasks = plan_shards(videos, cfg, out)
+        timings = {"list_s": round(t_plan - t_list, 3), "plan_s": round(time.perf_counter() - t_plan, 3)}
         clean_leftovers(out, tasks)
 
         reused: dict[str, dict] = {}
@@ -412,14 +429,9 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
             )
 
         ordered = [results[t.name] for t in tasks]
-        rows = [r for res in ordered for r in res["rows"]]
-        skips = [skip_row(cfg.dataset, k, str(root.path)) for k in list_skips]
-        skips += [k for res in ordered for k in res["skips"]]
         manifest_dir = out / MANIFEST_DIR
-        write_samples(manifest_dir / "samples.parquet", rows)
-        write_skipped(manifest_dir / "skipped.parquet", skips)
-
-        build = build_description(cfg, tasks, ordered, list_skips, rows, skips, manifest_dir, str(root.path))
+        write_manifest(manifest_dir, tasks, [skip_row(cfg.dataset, k, str(root.path)) for k in list_skips])
+        build = build_description(cfg, tasks, ordered, list_skips, manifest_dir, str(root.path))
         if bank_info:
             build["distractor_bank"] = bank_info
         build["run"] = {
@@ -437,6 +449,7 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
             "shards_reused": len(reused),
             "pairs_built": sum(results[t.name]["records"] for t in todo),
             "wall_s": round(time.perf_counter() - t0, 3),
+            **timings,
             "work_wall_s": round(work.wall_s, 3),
             "task_cpu_s": round(sum(results[t.name]["timing"]["cpu_s"] for t in todo), 3),
             "dask": {"workers": cfg.dask.workers, "scheduler": cfg.dask.scheduler, "retries": cfg.dask.retries},
@@ -445,10 +458,23 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
         return BuildResult(out, build)
 
 
-def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips, manifest_dir: Path,
-                      root: str) -> dict:
+def write_manifest(manifest_dir: Path, tasks: list[ShardTask], listing_skips: list[dict]) -> None:
+    """``samples.parquet`` and ``skipped.parquet``, streamed from the shards' rows files and sidecars in
+    plan order: the client holds one row group at a time, however large the build."""
+    def skip_parts():
+        yield listing_skips
+        for t in tasks:
+            yield read_sidecar(t.out_dir, t.name)["skips"]
+
+    write_streamed(manifest_dir / "samples.parquet", SAMPLES_SCHEMA,
+                   (pq.ParquetFile(rows_path(t.out_dir, t.name)).read(use_threads=False) for t in tasks))
+    write_streamed(manifest_dir / "skipped.parquet", SKIPPED_SCHEMA, skip_parts())
+
+
+def build_description(cfg: BuildConfig, tasks, ordered, list_skips, manifest_dir: Path, root: str) -> dict:
     """Everything of ``build.json`` except the ``run`` section: identical for identical builds, wherever
-    the dataset root is (the input fingerprint writes paths relative to it)."""
+    the dataset root is (the input fingerprint writes paths relative to it). ``ordered``: the shards'
+    summaries in plan order."""
     fingerprint = canonical_sha256(
         {
             "videos": [v.uid for t in tasks for v in t.videos],
@@ -456,7 +482,10 @@ def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips,
             "shards": [res["input_sha256"] for res in ordered],
         }
     )
-    reasons = Counter(k["reason"] for k in skips)
+    reasons = Counter(k.reason for k in list_skips)
+    for res in ordered:
+        reasons.update(res["counts"]["skipped"])
+    pairs = sum(res["records"] for res in ordered)
     return {
         "format": BUILD_FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -466,7 +495,7 @@ def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips,
         "seed": cfg.seed,
         "views": {name: cfg.views[name].as_dict() for name in sorted(cfg.views)},
         "primary_views": {"exemplar": cfg.primary_view("exemplar"), "search": cfg.primary_view("search")},
-        "resampling": RESAMPLING,
+        "resampling": cfg.output.resampling(),
         "jpeg_quality": cfg.output.jpeg_quality,
         "versions": package_versions(),
         "shards": [
@@ -478,17 +507,17 @@ def build_description(cfg: BuildConfig, tasks, ordered, list_skips, rows, skips,
         "counts": {
             "videos": sum(res["counts"]["videos"] for res in ordered),
             "sequences": sum(res["counts"]["sequences"] for res in ordered),
-            "pairs": len(rows),
-            "negatives": sum(1 for r in rows if r["negative"]),
+            "pairs": pairs,
+            "negatives": sum(res["counts"]["negatives"] for res in ordered),
             "shards": len(ordered),
             "frames_decoded": sum(res["counts"]["frames_decoded"] for res in ordered),
             "bytes": sum(res["bytes"] for res in ordered),
             "skipped": {k: reasons[k] for k in sorted(reasons)},
         },
         "manifest": {
-            "samples": {"path": f"{MANIFEST_DIR}/samples.parquet", "rows": len(rows),
+            "samples": {"path": f"{MANIFEST_DIR}/samples.parquet", "rows": pairs,
                         "sha256": file_sha256(manifest_dir / "samples.parquet")},
-            "skipped": {"path": f"{MANIFEST_DIR}/skipped.parquet", "rows": len(skips),
+            "skipped": {"path": f"{MANIFEST_DIR}/skipped.parquet", "rows": sum(reasons.values()),
                         "sha256": file_sha256(manifest_dir / "skipped.parquet")},
         },
     }

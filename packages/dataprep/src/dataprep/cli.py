@@ -113,6 +113,11 @@ def build(
         "debugging) or tcp://HOST:PORT of a cluster started with `dask scheduler` / `dask worker` "
         "(data and --out on a shared filesystem).", show_default=False,
     ),
+    dashboard: Optional[bool] = typer.Option(
+        None, "--dashboard/--no-dashboard", help="Serve Dask's dashboard (live task stream, worker memory, "
+        "profiles) for the local cluster and print its address. Default: config, else off (it costs ~0.3 CPU-s "
+        "to start and the workers' profiler runs during every task).", show_default=False,
+    ),
     pairs_per_sequence: Optional[int] = typer.Option(
         None, "--pairs-per-sequence", "-k", help="Pairs sampled per sequence. Default: config, else 8.",
         show_default=False,
@@ -157,7 +162,7 @@ def build(
     try:
         cfg = load_config(config, dataset.value if dataset else None)
         cfg = with_overrides(
-            cfg, root=root, out=out, chunks=chunks, workers=workers, scheduler=scheduler,
+            cfg, root=root, out=out, chunks=chunks, workers=workers, scheduler=scheduler, dashboard=dashboard,
             pairs_per_sequence=pairs_per_sequence, seed=seed, split=split, distractors=distractors,
             p_distractor=p_distractor, sequences=_joined(sequences), exclude_sequences=_joined(exclude_sequences),
         )

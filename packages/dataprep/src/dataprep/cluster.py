@@ -2,13 +2,15 @@
 
 - ``synchronous``: a plain loop in this process (debugging; same function, same bytes).
 - ``local`` (default): ``distributed.LocalCluster`` with ``workers`` processes of one thread,
-  scheduler and dashboard on 127.0.0.1 only. Workers get glibc malloc settings through Dask's
-  ``distributed.nanny.pre-spawn-environ``: Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB)
-  hands every freed 720p frame buffer back to the OS, and the next decode page-faults it in again
-  (~50% slower decodes measured here).
+  scheduler (and the dashboard, when asked for) on 127.0.0.1 only. On Linux the worker processes are
+  forked from this one, which has already imported the task code: a spawned worker imports Python,
+  Dask and OpenCV again (~0.7 CPU-s each, most of a small build's cost). Every worker gets glibc
+  malloc settings (:func:`set_malloc`): Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB) hands every
+  freed 720p frame buffer back to the OS, and the next decode page-faults it in again (~50% slower
+  decodes measured here).
 - ``tcp://HOST:PORT``: a Client on a cluster started with ``dask scheduler`` / ``dask worker``
   (dataprep installed on the workers, raw data and OUT on a shared filesystem; start workers with
-  ``--nthreads 1`` and the malloc variables in their environment, see the README).
+  ``--nthreads 1``, see the README; each shard task sets the malloc settings in its own process).
 
 Failed tasks are retried (``retries``); a worker killed mid-task is replaced by the scheduler
 and its task re-run (the shard is only ever renamed into place complete).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,23 +59,49 @@ class Executor:
         from distributed import as_completed
 
         run_id = uuid.uuid4().hex[:8]
-        futures = {
-            self.client.submit(fn, t, key=f"dataprep-{t.name}-{run_id}", retries=self.retries, pure=False): t
-            for t in tasks
-        }
+        pending = iter(tasks)
+        futures: dict = {}
+
+        def submit_next():
+            """The next task's future, or None when all are submitted."""
+            t = next(pending, None)
+            if t is None:
+                return None
+            fut = self.client.submit(fn, t, key=f"dataprep-{t.name}-{run_id}", retries=self.retries, pure=False)
+            futures[fut] = t
+            return fut
+
+        # A bounded window of submitted tasks: the client and the scheduler hold every submitted task's
+        # inputs (TrackingNet: ~0.5 KB a video), so submitting all at once made the driver grow with the
+        # build; two queued per worker keep every worker busy all the same (in submission order).
+        for _ in range(self.in_flight()):
+            submit_next()
+        done = as_completed(list(futures))
         try:
-            for fut in as_completed(list(futures)):
-                t = futures[fut]
+            for fut in done:
+                t = futures.pop(fut)
                 try:
                     yield Outcome(t, fut.result())
                 except Exception as exc:
                     yield Outcome(t, error=exc)
                 finally:
                     fut.release()
+                window = self.in_flight()
+                while len(futures) < window and (fut := submit_next()) is not None:
+                    done.add(fut)
         finally:
             for fut in futures:
                 if not fut.done():
                     fut.cancel()
+
+    def in_flight(self) -> int:
+        """Tasks submitted at a time: 2 per worker thread (one running, one queued) + 2; the cluster is
+        asked each time, so workers that join a running build get work too."""
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception:  # the scheduler is busy or gone: the next result or error will say
+            threads = self.workers
+        return 2 * max(threads, 1) + 2
 
 
 def warm_worker() -> int:
@@ -80,6 +109,72 @@ def warm_worker() -> int:
     import dataprep.task  # noqa: F401
 
     return os.getpid()
+
+
+_malloc_set: tuple[int, int] | None = None
+
+
+def set_malloc(trim_threshold: int, top_pad: int) -> bool:
+    """glibc's ``mallopt`` trim threshold and top pad for this process, once; False without glibc.
+
+    Called by each shard task: the ``MALLOC_*_`` environment variables only act when a process
+    starts, which a forked worker never does (it inherits the driver's settings), and a remote worker
+    did before we met it."""
+    global _malloc_set
+    if _malloc_set == (trim_threshold, top_pad):
+        return True
+    import ctypes
+    import ctypes.util
+
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_top_pad = -1, -2  # <malloc.h>
+    ok = bool(mallopt(m_trim_threshold, int(trim_threshold)) and mallopt(m_top_pad, int(top_pad)))
+    _malloc_set = (trim_threshold, top_pad) if ok else None
+    return ok
+
+
+@contextmanager
+def _fork_safe(method: str) -> Iterator[None]:
+    """While workers may be forked from this process, keep OpenCV's thread pool stopped here.
+
+    A child forked while the pool has threads inherits the pool's state but not its threads, and
+    its first OpenCV call that touches the pool waits for them forever (measured: 19 of 20 forked
+    children hung after the parent had blurred one image). One thread means no pool threads."""
+    cv2 = sys.modules.get("cv2") if method == "fork" else None
+    if cv2 is None:
+        yield
+        return
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _preload_forkserver() -> None:
+    """Make the fork server import the task code once, so that each worker forked from it has it."""
+    import multiprocessing
+
+    from distributed.utils import get_mp_context
+
+    get_mp_context()  # sets Dask's own preload list (once); ours replaces it until the server starts
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["distributed", "dataprep.task"])
+
+
+STARTED = {"fork": "forked", "forkserver": "forked by a fork server", "spawn": "spawned"}
+
+
+def start_method(cfg: DaskConfig) -> str:
+    """The multiprocessing start method of local workers: ``auto`` is fork on Linux (cheap; safe here
+    since workers only run the task code, single-threaded, with OpenCV's thread pool off), spawn
+    elsewhere (fork is unsafe on macOS)."""
+    if cfg.start_method != "auto":
+        return cfg.start_method
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def worker_environ(cfg: DaskConfig) -> dict[str, Any]:
@@ -129,44 +224,66 @@ def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
     import dask
     from distributed import Client, LocalCluster
 
-    cluster = client = None
+    settings = {
+        "distributed.worker.multiprocessing-method": start_method(cfg),
+        # a worker gets its next shard only when it is free (Dask's default queues 2 on a 1-thread worker):
+        # shard costs vary with frame sizes, and a heavy shard queued behind another left a worker idle
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    if not cfg.dashboard:  # its statistical profiler (100 samples/s in every worker) only feeds the dashboard
+        settings["distributed.worker.profile.enabled"] = False
+    if cfg.scheduler == "local":
+        settings["distributed.nanny.pre-spawn-environ"] = worker_environ(cfg)
+    # held for the executor's whole life: a nanny restarting a killed worker reads these again
+    with dask.config.set(settings), _fork_safe(settings["distributed.worker.multiprocessing-method"]):
+        if settings["distributed.worker.multiprocessing-method"] == "forkserver":
+            _preload_forkserver()
+        cluster = client = None
+        try:
+            if cfg.scheduler == "local":
+                cluster = _local_cluster(LocalCluster, cfg)
+                client = Client(cluster)
+                workers = cfg.workers
+                started = STARTED[settings["distributed.worker.multiprocessing-method"]]
+                description = (f"local Dask cluster, {workers} worker process(es) x 1 thread, {started} "
+                               f"({cluster.scheduler_address})")
+                dashboard = None
+                if cfg.dashboard:
+                    has_bokeh = importlib.util.find_spec("bokeh") is not None
+                    dashboard = client.dashboard_link + ("" if has_bokeh else "  (charts need: pip install bokeh)")
+            else:
+                client = _connect(Client, cfg)
+                workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+                description = f"Dask cluster at {cfg.scheduler}, {workers} worker(s)"
+                dashboard = client.dashboard_link
+            _warm(client, cfg)
+            yield Executor(description, workers=workers, dashboard=dashboard, client=client, retries=cfg.retries)
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _local_cluster(cluster_cls, cfg: DaskConfig):
+    """The LocalCluster of ``cfg``, or ClusterError when a worker process dies while it starts."""
+    # Dask lets variables already in this process's environment win over the config (and its nannies
+    # leave them set here), so set ours for the time the nannies read them; forked workers inherit them.
+    env = worker_environ(cfg)
     try:
-        if cfg.scheduler == "local":
-            env = worker_environ(cfg)
-            # Dask lets variables already in this process's environment win over the config (and its
-            # nannies leave them set here), so set ours for the time the nannies read them.
-            try:
-                with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
-                        _environ({k: str(v) for k, v in env.items()}):
-                    cluster = LocalCluster(
-                        n_workers=cfg.workers,
-                        threads_per_worker=1,
-                        processes=True,
-                        host="127.0.0.1",
-                        dashboard_address="127.0.0.1:0",  # never on all interfaces; the HTTP server runs even without bokeh
-                        silence_logs=logging.ERROR,
-                    )
-            except RuntimeError as exc:  # e.g. "Nanny failed to start": a worker process died while starting
-                raise ClusterError(f"the local Dask cluster did not start ({exc}): a worker process died or could "
-                                   "not start; run the same command again (finished shards are kept), or check "
-                                   "memory limits") from None
-            client = Client(cluster)
-            workers = cfg.workers
-            description = f"local Dask cluster, {workers} worker process(es) x 1 thread ({cluster.scheduler_address})"
-            has_bokeh = importlib.util.find_spec("bokeh") is not None
-            dashboard = client.dashboard_link + ("" if has_bokeh else "  (charts need: pip install bokeh)")
-        else:
-            client = _connect(Client, cfg)
-            workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-            description = f"Dask cluster at {cfg.scheduler}, {workers} worker(s)"
-            dashboard = client.dashboard_link
-        _warm(client, cfg)
-        yield Executor(description, workers=workers, dashboard=dashboard, client=client, retries=cfg.retries)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        with _environ({k: str(v) for k, v in env.items()}):
+            return cluster_cls(
+                n_workers=cfg.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0" if cfg.dashboard else None,  # never on all interfaces
+                silence_logs=logging.ERROR,
+            )
+    except RuntimeError as exc:  # e.g. "Nanny failed to start": a worker process died while starting
+        raise ClusterError(f"the local Dask cluster did not start ({exc}): a worker process died or could "
+                           "not start; run the same command again (finished shards are kept), or check "
+                           "memory limits") from None
 
 
 def _connect(client_cls, cfg: DaskConfig):

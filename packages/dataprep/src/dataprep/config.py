@@ -41,6 +41,7 @@ FOLDER_DATASETS += ("got10k", "lasot")
 FOLDER_SPLITS = {"got10k": ("train", "val", "test"), "lasot": ("train", "test")}
 """Sequence-folder datasets that also have splits (``--split``), and the split names each takes."""
 ROLES = ("exemplar", "search")
+START_METHODS = ("auto", "fork", "forkserver", "spawn")
 
 ROOT_ENV = {name: f"SIAMTRACK_{name.upper()}_ROOT" for name in DATASETS}
 ROOT_DEFAULT = {
@@ -63,15 +64,12 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
         "pairs": {"per_sequence": 1},
         "distractors": {"source": "coco", "p_distractor": 1.0},
         "photometric": {"enabled": True},
-        "output": {"videos_per_shard": 256},  # images per shard (~3 usable instances each)
     },
     # DET stills (boxes only): one pair per object and photometric differences between the two crops of a
     # still, as COCO; distractors only with --distractors coco:ROOT.
-    "det": {"pairs": {"per_sequence": 1}, "photometric": {"enabled": True}, "output": {"videos_per_shard": 256}},
-    # Sequence-folder datasets: few, long sequences, so smaller shards (a shard is one Dask task).
-    **{name: {"output": {"videos_per_shard": 16}} for name in FOLDER_DATASETS},
-    "got10k": {"splits": ["train"], "output": {"videos_per_shard": 64}},  # short sequences (~150 frames)
-    "lasot": {"splits": ["train"], "output": {"videos_per_shard": 16}},  # never the test split unless asked
+    "det": {"pairs": {"per_sequence": 1}, "photometric": {"enabled": True}},
+    "got10k": {"splits": ["train"]},
+    "lasot": {"splits": ["train"]},  # never the test split unless asked
 }
 
 #: Output sizes at which the shift amplitudes are given; a view of size S shifts by ``shift * S / ref``.
@@ -132,8 +130,26 @@ class AugmentConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     jpeg_quality: int = 90
-    videos_per_shard: int = 64
-    """Work unit size: one Dask task writes one shard from this many consecutive (sorted) videos."""
+    shard_mib: int = 64
+    """Shard size: a shard holds the consecutive (sorted) videos whose expected pairs fill about this
+    many MiB (:func:`dataprep.task.shard_sizes`). One shard is one Dask task."""
+    min_shards: int = 16
+    """A build is cut into at least this many shards (when it has that many videos), so a small build
+    still gives every worker several tasks. A fixed number, never the number of workers: the layout,
+    and so every byte, is the same whatever runs the build."""
+    videos_per_shard: int = 0
+    """Exactly this many videos per shard instead of the size rule above (0: use the size rule)."""
+    reduced_decode: bool = True
+    """Decode a JPEG frame at 1/2 or 1/4 in the DCT domain when every crop cut from it still shrinks
+    it by :data:`siamcore.crop.REDUCED_DECODE_MIN_SHRINK` after that (large targets): decoding is most
+    of a pair's cost and the reduced decode is ~2-5x cheaper, as accurate by measurement. Changes
+    the crops' bytes, so it is in the config hash and in ``build.json``'s ``resampling``."""
+
+    def resampling(self) -> str:
+        """The crop resampling method these settings give, as recorded in ``build.json``."""
+        from siamcore.crop import resampling_method  # the one crop module, which names its methods
+
+        return resampling_method(self.reduced_decode)
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,13 @@ class DaskConfig:
     buffers to the OS after every decode, so the next decode page-faults them back in."""
     malloc_top_pad_bytes: int = 64 << 20
     """``MALLOC_TOP_PAD_`` for local workers."""
+    start_method: str = "auto"
+    """How local worker processes start: ``fork`` (``auto`` on Linux: a worker is a copy of the driver,
+    which has imported the task code, so starting costs ~0.05 CPU-s instead of ~0.7), ``forkserver``
+    or ``spawn`` (``auto`` elsewhere: a fresh interpreter that imports everything again)."""
+    dashboard: bool = False
+    """Serve Dask's dashboard (``--dashboard``): its charts cost ~0.3 CPU-s to start and the workers'
+    profiler samples every task; worth it on long builds you want to watch."""
 
 
 @dataclass(frozen=True)
@@ -386,7 +409,7 @@ def with_overrides(cfg: BuildConfig, **flags) -> BuildConfig:
         distractors["p_distractor"] = float(flags["p_distractor"])
     if distractors:
         changes["distractors"] = dataclasses.replace(cfg.distractors, **distractors)
-    dask = {k: flags[k] for k in ("workers", "scheduler") if flags.get(k) is not None}
+    dask = {k: flags[k] for k in ("workers", "scheduler", "dashboard") if flags.get(k) is not None}
     if dask:
         changes["dask"] = dataclasses.replace(cfg.dask, **dask)
     return validate(dataclasses.replace(cfg, **changes), "command line")
@@ -456,8 +479,10 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
             fail(f"'augment.{k}' must be in [0, 1)")
     if not 1 <= cfg.output.jpeg_quality <= 100:
         fail("'output.jpeg_quality' must be in 1..100")
-    if cfg.output.videos_per_shard < 1:
-        fail("'output.videos_per_shard' must be >= 1")
+    if cfg.output.videos_per_shard < 0:
+        fail("'output.videos_per_shard' must be >= 0 (0: shards sized by output.shard_mib)")
+    if cfg.output.shard_mib < 1 or cfg.output.min_shards < 1:
+        fail("'output.shard_mib' and 'output.min_shards' must be >= 1")
     for name, v in cfg.views.items():
         if v.role not in ROLES:
             fail(f"'views.{name}.role' must be one of {', '.join(ROLES)}, got {v.role!r}")
@@ -481,6 +506,8 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
         fail("'dask.connect_timeout_s' must be > 0")
     if d.scheduler not in ("local", "synchronous") and "://" not in d.scheduler:
         fail(f"'dask.scheduler' must be local, synchronous or an address like tcp://HOST:8786, got {d.scheduler!r}")
+    if d.start_method not in START_METHODS:
+        fail(f"'dask.start_method' must be one of {', '.join(START_METHODS)}, got {d.start_method!r}")
     return cfg
 
 

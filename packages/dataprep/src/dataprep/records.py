@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from siamcore.boxes import clip_xyxy, xywh_to_xyxy
-from siamcore.crop import crop_square, frame_to_crop_xyxy, window_for_box_xywh
+from siamcore.crop import crop_square, frame_to_crop_xyxy, reduced_window_xyxy, window_for_box_xywh
 from siamcore.schema import SCHEMA_VERSION
 
 from dataprep.config import ViewConfig
@@ -53,6 +53,16 @@ def noisy_guide_xyxy(box_xyxy, noise, sigma: float, size: int) -> list[float] | 
     return _clip_to_crop_xyxy(noisy, size) or _clip_to_crop_xyxy(box_xyxy, size)
 
 
+def view_windows(box_xywh, views: dict[str, ViewConfig], jitter: Jitter) -> dict[str, np.ndarray]:
+    """The crop window (frame px, xyxy) of each view around ``box_xywh`` under ``jitter``: what
+    :func:`crop_views` cuts, and what the build decides a frame's decode reduction from before
+    decoding it (so both always agree)."""
+    return {
+        name: window_for_box_xywh(box_xywh, v.view(), scale=jitter.scale, shift_px=jitter.shift_px(v.role, v.size))
+        for name, v in views.items()
+    }
+
+
 def crop_views(
     frame_rgb: np.ndarray,
     fill: tuple[float, float, float],
@@ -64,6 +74,8 @@ def crop_views(
     guide_noise=(0.0, 0.0, 0.0, 0.0),
     guide_sigma: float = 0.0,
     edit=None,
+    reduction: int = 1,
+    frame_wh=None,
 ) -> dict[str, dict]:
     """The crop maps of one role (``views`` all share ``jitter``) around ``box_xywh`` (frame px).
 
@@ -71,14 +83,20 @@ def crop_views(
     ``guide_box_xywh`` (the previous frame's box) made noisy by :func:`noisy_guide_xyxy`.
     ``edit(view name, image, window_xyxy) -> image``, when given, changes each crop before encoding
     (distractor pasting, photometric change: :mod:`dataprep.search_extras`).
+
+    ``frame_rgb`` may be the frame decoded at 1/``reduction`` (a reduced JPEG decode, then
+    ``frame_wh`` is the full frame's (width, height)): windows, boxes and ``frame_wh`` stay in full
+    frame pixels; only the pixels are taken from the reduced image, through the window scaled by 1/r.
     """
-    frame_h, frame_w = frame_rgb.shape[:2]
+    frame_w, frame_h = frame_wh if frame_wh is not None else (frame_rgb.shape[1], frame_rgb.shape[0])
     box_xyxy = xywh_to_xyxy(np.asarray(box_xywh, dtype=np.float64))
     guide_xyxy = None if guide_box_xywh is None else xywh_to_xyxy(np.asarray(guide_box_xywh, dtype=np.float64))
     crops = {}
+    windows = view_windows(box_xywh, views, jitter)
     for name, v in views.items():
-        window = window_for_box_xywh(box_xywh, v.view(), scale=jitter.scale, shift_px=jitter.shift_px(v.role, v.size))
-        image = crop_square(frame_rgb, window, v.size, fill=fill)
+        window = windows[name]
+        image = crop_square(frame_rgb, window if reduction == 1 else reduced_window_xyxy(window, reduction), v.size,
+                            fill=fill)
         if edit is not None:
             image = edit(name, image, window)
         box_in_crop = frame_to_crop_xyxy(box_xyxy, window, v.size)

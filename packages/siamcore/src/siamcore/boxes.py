@@ -6,6 +6,8 @@ array they got, so the trainer (torch, on GPU) and dataprep (numpy) share one im
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -86,11 +88,14 @@ def iou_xywh(a, b):
 def is_valid_xywh(b, frame_wh: tuple[float, float] | None = None) -> bool:
     """A box is usable when finite, of positive size and (if the frame size is given) overlaps the frame."""
     b = np.asarray(b, dtype=np.float64)
-    if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
+    if b.shape != (4,):
+        return False
+    x, y, bw, bh = b.tolist()  # plain floats: called for every crop of a build, numpy per element is slow
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(bw) and math.isfinite(bh)) or bw <= 0 or bh <= 0:
         return False
     if frame_wh is not None:
         w, h = frame_wh
-        if b[0] >= w or b[1] >= h or b[0] + b[2] <= 0 or b[1] + b[3] <= 0:
+        if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
             return False
     return True
 

@@ -93,6 +93,49 @@ def frame_mean(frame: np.ndarray) -> tuple[float, float, float]:
     return (m[0], m[1], m[2])
 
 
+REDUCTIONS = (1, 2, 4)
+"""Reductions a JPEG decoder can apply in the DCT domain for nearly free (libjpeg-turbo scaling,
+``cv2.IMREAD_REDUCED_COLOR_2`` / ``_4``); 8 exists too but leaves too few pixels to be useful here."""
+
+REDUCED_DECODE_MIN_SHRINK = 3.5
+"""A frame is decoded at 1/r only if every crop cut from it still shrinks by at least this factor
+after the reduction (window side / r >= this x output size). Measured against a Lanczos reference
+(``benchmarks/crop_resampling.py``, benchmarks/RESULTS.md), on real JPEGs (TLP 720p, DAVIS 480p)
+and a random texture: decode at 1/r + :func:`crop_square` is as accurate as :func:`crop_square` of
+the full decode, or more, once the remaining shrink is >= 3.5; below that it can be worse, most
+where the remaining shrink is just under 2 or 3 (the crop's integer pre-shrink then leaves a large
+bilinear shrink), and it is always worse where it leaves <= 1.5 (the reduced frame is enlarged)."""
+
+
+def decode_reduction(crops, min_shrink: float = REDUCED_DECODE_MIN_SHRINK, reductions=REDUCTIONS) -> int:
+    """The largest reduction ``r`` of ``reductions`` such that every crop ``(window side in frame px,
+    output size)`` still shrinks by at least ``min_shrink`` from the frame decoded at 1/r; 1 when there
+    is no crop. Pure: decided from the crop plan alone, before decoding, so it does not depend on who
+    decodes the frame (shards stay byte-identical whatever the workers)."""
+    shrink = min((float(side) / float(size) for side, size in crops), default=0.0)
+    if not math.isfinite(shrink):
+        return 1
+    return max((r for r in reductions if r == 1 or shrink / r >= min_shrink), default=1)
+
+
+def reduced_window_xyxy(window_xyxy, reduction: int) -> np.ndarray:
+    """``window_xyxy`` (frame px) in the pixel coordinates of the frame decoded at 1/``reduction``.
+
+    Coordinates are continuous with the origin at the top-left corner of the top-left pixel (the
+    convention of :func:`crop_square`), and reduced pixel j covers frame pixels [r j, r j + r), so a
+    frame coordinate X is X / r there; mapping pixel *centres* instead would shift every crop by
+    (r - 1) / 2 frame px."""
+    return np.asarray(window_xyxy, dtype=np.float64) / float(reduction)
+
+
+def resampling_method(reduced_decode: bool) -> str:
+    """The resampling method's name recorded in ``build.json``: :data:`RESAMPLING`, preceded by the
+    reduced-decode rule when frames may be decoded at 1/2 or 1/4 (it changes the crops' bytes)."""
+    if not reduced_decode:
+        return RESAMPLING
+    return f"jpeg-dct-reduce(1/2,1/4 while shrink>={REDUCED_DECODE_MIN_SHRINK:g})+{RESAMPLING}"
+
+
 def crop_square(frame: np.ndarray, window_xyxy, out_size: int, fill=None) -> np.ndarray:
     """Crop the square ``window_xyxy`` (frame px, may leave the frame) to ``out_size x out_size``.
 

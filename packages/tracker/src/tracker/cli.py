@@ -6,10 +6,12 @@
     tracker eval  --benchmark got10k|got10k-test --root GOT-10k --weights W --out DIR
     tracker score --results DIR [DIR ...] --root PATH|OTB2015.json [--json FILE] [--plot-dir D [--attributes]]
     tracker tune  --weights W --root PATH [--layout davis] --grid window_influence=0.2,0.4 ... --out best.toml
+    tracker export --weights W --onnx DIR   (then: run/eval --backend onnxruntime --weights DIR)
 
 Weights: a safetensors file (model named by its metadata, or ``--model``) or a trainer run folder
 (``<run>/export/model.safetensors``, else ``<run>/model.safetensors``). Tracking hyper-parameters:
-``--params pipelines/track/<model>.toml`` (defaults: the same published values).
+``--params pipelines/track/<model>.toml`` (defaults: the same published values). With ``--backend
+onnxruntime``, ``--weights`` is a folder written by ``tracker export --onnx`` (needs onnxruntime).
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ ModelOpt = Annotated[
 ParamsOpt = Annotated[Path | None, typer.Option(help="Tracking hyper-parameters TOML (pipelines/track/<model>.toml).")]
 DeviceOpt = Annotated[str, typer.Option(help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1.")]
 ThreadsOpt = Annotated[int, typer.Option(help="CPU threads for torch (0 = torch's default).")]
+BACKENDS = ("torch", "onnxruntime")
+BackendOpt = Annotated[str, typer.Option(
+    help="Network backend: torch, or onnxruntime (CPU; --weights is then a folder written by "
+         "'tracker export --onnx DIR'; --threads sets its intra-op threads; needs 'pip install onnxruntime' "
+         "or the extra siamtrack-tracker\\[onnx]).")]
 SequencesOpt = Annotated[list[str] | None, typer.Option(help="Only these sequences (repeat or comma-separate).")]
 InvalidGtOpt = Annotated[str, typer.Option(
     help="Invalid ground-truth rows (w or h <= 0): 'otb' (the toolkit: a failure for success, a hit for "
@@ -131,11 +138,16 @@ class _PlainBar:
         self.plain.update(advance=advance, extra=fps)
 
 
-def _load_tracker(weights: Path, model: str | None, params: Path | None, device: str):
+def _load_tracker(weights: Path, model: str | None, params: Path | None, device: str, backend: str = "torch",
+                  threads: int = 0):
     import torch
 
     from .online import ParamsError, load_tracker
 
+    if backend not in BACKENDS:
+        _fail(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "onnxruntime":
+        return _load_onnx_tracker(weights, model, params, device, threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -144,6 +156,22 @@ def _load_tracker(weights: Path, model: str | None, params: Path | None, device:
         _fail(f"{e.args[0]} (--model)")
     except (FileNotFoundError, ValueError, ParamsError) as e:
         _fail(str(e))
+
+
+def _load_onnx_tracker(folder: Path, model: str | None, params: Path | None, device: str, threads: int):
+    """``--backend onnxruntime``: the tracker of an ONNX export folder (CPU only)."""
+    from .online import ParamsError
+    from .onnx_runtime import load_onnx_tracker
+
+    if device not in ("auto", "cpu"):
+        _fail(f"--backend onnxruntime runs on the CPU; drop --device {device} or use --backend torch")
+    try:
+        tracker = load_onnx_tracker(folder, params_path=params, threads=threads)
+    except (ImportError, FileNotFoundError, ValueError, ParamsError) as e:
+        _fail(str(e))
+    if model is not None and tracker.name != model:
+        _fail(f"{folder} holds an export of {tracker.name!r}, not of --model {model!r}")
+    return tracker
 
 
 @app.command()
@@ -168,6 +196,7 @@ def run(
     params: ParamsOpt = None,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
+    backend: BackendOpt = "torch",
 ) -> None:
     """Track one target through a video and write its boxes and/or a rendered video."""
     import numpy as np
@@ -192,7 +221,7 @@ def run(
         sink = VideoSink(render, fps=src.fps) if render else None
     except ValueError as e:
         _fail(str(e))
-    tracker = _load_tracker(weights, model, params, device)
+    tracker = _load_tracker(weights, model, params, device, backend, threads)
     gt = src.sequence.gt_xywh if (show_gt and src.sequence is not None) else None
     boxes, track_s, start = [], 0.0, time.perf_counter()
     total = min(len(src) or max_frames, max_frames) if max_frames else len(src) or None
@@ -456,6 +485,7 @@ def evaluate(
     params: ParamsOpt = None,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
+    backend: BackendOpt = "torch",
     more_sequences: Annotated[list[str] | None, typer.Argument(help="More sequence names (--sequences A B works).",
                                                                show_default=False)] = None,
 ) -> None:
@@ -469,14 +499,15 @@ def evaluate(
 
     _setup_torch(threads, device)
     if benchmark.lower() in ("vot", "vot2017", "vot2018"):
-        return _eval_vot(root, out, _split_names(sequences), name, _load_tracker(weights, model, params, device))
+        return _eval_vot(root, out, _split_names(sequences), name,
+                         _load_tracker(weights, model, params, device, backend, threads))
     if benchmark.lower() in ("got10k", "got10k-val", "got10k-test"):
         return _eval_got10k(benchmark, root, out, _split_names(sequences), name,
-                            _load_tracker(weights, model, params, device))
+                            _load_tracker(weights, model, params, device, backend, threads))
     seqs = _load_benchmark(benchmark, root, sequences)
     if benchmark.lower() == "lasot" and invalid_gt == "otb":
         invalid_gt = "lasot"  # LaSOT's own rule for absent frames (tracker.lasot_metrics)
-    tracker = _load_tracker(weights, model, params, device)
+    tracker = _load_tracker(weights, model, params, device, backend, threads)
     tracker_name = name or tracker.name
     with _progress("frames") as progress:
         task = progress.add_task(f"{escape(tracker_name)} OPE", total=sum(len(s) for s in seqs), fps="")
@@ -637,6 +668,46 @@ def tune(
         write_bytes_atomic(out, params_toml(results[0].params, f"tracker tune: best of {len(points)} on {root} "
                                                                 f"({names}): AUC {results[0].auc:.3f}").encode())
         console.print(f"best parameters -> {out} (use with --params)", markup=False)
+
+
+@app.command()
+def export(
+    weights: WeightsOpt,
+    onnx: Annotated[Path | None, typer.Option(
+        help="Write the ONNX export into this folder: template.onnx (exemplar [+ guide] -> template), detect.onnx "
+             "(search [+ guide] + template -> the raw outputs the tracker post-processes), tracker.json (model, "
+             "views, tracking parameters, shapes, opset, source weights sha256) and, for the RPN family, "
+             "default_boxes.npy. Track with it: run/eval --backend onnxruntime --weights DIR.")] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset version.", min=13)] = 17,
+    model: ModelOpt = None,
+    params: Annotated[Path | None, typer.Option(
+        help="Tracking hyper-parameters recorded in tracker.json (default: the model's).")] = None,
+    threads: ThreadsOpt = 0,
+) -> None:
+    """Export a model for deployment without torch weights (ONNX, run by onnxruntime). Needs the onnx
+    package (pip install 'siamtrack-tracker\\[onnx]')."""
+    from .online import ParamsError, load_params, resolve_weights_path
+    from .weights import load_model
+
+    if onnx is None:
+        _fail("nothing to export: give --onnx DIR")
+    _setup_torch(threads, "cpu")
+    try:
+        import onnx as _onnx  # noqa: F401  (onnx.checker validates the graphs)
+    except ImportError:
+        _fail("tracker export --onnx needs the onnx package: pip install onnx (or 'siamtrack-tracker[onnx]')")
+    from .onnx_export import export_onnx
+
+    try:
+        path = resolve_weights_path(weights)
+        net = load_model(path, model_name=model)
+        sidecar = export_onnx(net, onnx, load_params(params, net.name), source_weights=path, opset=opset)
+    except KeyError as e:
+        _fail(f"{e.args[0]} (--model)")
+    except (FileNotFoundError, ValueError, ParamsError) as e:
+        _fail(str(e))
+    console.print(f"[green]done[/]: {escape(net.name)} -> {escape(str(onnx))} (template.onnx, detect.onnx, "
+                  f"{escape(sidecar.name)}); track with --backend onnxruntime --weights {escape(str(onnx))}")
 
 
 def _toml_value(text: str):

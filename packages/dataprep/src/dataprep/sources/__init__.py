@@ -16,11 +16,13 @@ from dataprep.sources.base import (
     Sequence,
     Skip,
     SourceError,
+    DecodedFrame,
     VideoRef,
     decode_jpeg,
     parse_chunks,
     read_frame,
     read_frame_bytes,
+    read_frame_reduced,
 )
 
 SOURCES: dict[str, ModuleType] = {
@@ -30,6 +32,7 @@ SOURCES: dict[str, ModuleType] = {
 __all__ = [
     "REASONS", "SOURCES", "FrameError", "FrameRef", "Sequence", "Skip", "SourceError", "VideoRef",
     "decode_jpeg", "get_source", "parse_chunks", "read_frame", "read_frame_bytes",
+    "DecodedFrame", "read_frame_reduced",
 ]
 
 

@@ -80,6 +80,9 @@ class CropBatch:
 
     Avoids per-frame allocation of the network input: on CPU each crop is converted straight into
     the batch; on CUDA crops go through a pinned uint8 staging buffer and are converted on the GPU.
+    A channels-last CPU batch is filled through its NHWC numpy view: a plain single-threaded cast-copy
+    (as fast as torch's), which keeps torch's thread pool idle beside the onnxruntime backend's threads
+    (measured on 2 busy cores: torch's parallel copy then took 3-8 ms per crop instead of 0.01 ms).
     """
 
     def __init__(self, n: int, size: int, device: torch.device, channels_last: bool = True):
@@ -88,6 +91,7 @@ class CropBatch:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.tensor = torch.empty((n, 3, size, size), dtype=torch.float32, device=device, memory_format=fmt)
         self._cuda = device.type == "cuda"
+        self._hwc = self.tensor.permute(0, 2, 3, 1).numpy() if channels_last and not self._cuda else None
         if self._cuda:
             self._host = torch.empty((n, size, size, 3), dtype=torch.uint8, pin_memory=True)
             self._dev = torch.empty((n, size, size, 3), dtype=torch.uint8, device=device)
@@ -96,6 +100,8 @@ class CropBatch:
         crop = crop_square(frame, window_xyxy, self.size, fill=fill)
         if self._cuda:
             self._host[index].numpy()[...] = crop
+        elif self._hwc is not None:
+            self._hwc[index] = crop
         else:
             self.tensor[index].copy_(torch.from_numpy(crop).permute(2, 0, 1))
 
