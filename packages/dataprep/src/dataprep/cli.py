@@ -115,7 +115,7 @@ def build(
     ),
     dashboard: Optional[bool] = typer.Option(
         None, "--dashboard/--no-dashboard", help="Serve Dask's dashboard (live task stream, worker memory, "
-        "profiles) for the local cluster and print its address. Default: config, else off (it costs ~0.3 CPU-s "
+        "profiles) for the local cluster and print its address. Default: config, else off (it costs ~0.7 CPU-s "
         "to start and the workers' profiler runs during every task).", show_default=False,
     ),
     pairs_per_sequence: Optional[int] = typer.Option(

@@ -4,7 +4,7 @@
 - ``local`` (default): ``distributed.LocalCluster`` with ``workers`` processes of one thread,
   scheduler (and the dashboard, when asked for) on 127.0.0.1 only. On Linux the worker processes are
   forked from this one, which has already imported the task code: a spawned worker imports Python,
-  Dask and OpenCV again (~0.7 CPU-s each, most of a small build's cost). Every worker gets glibc
+  Dask and OpenCV again (0.6-1 CPU-s each, most of a small build's cost). Every worker gets glibc
   malloc settings (:func:`set_malloc`): Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB) hands every
   freed 720p frame buffer back to the OS, and the next decode page-faults it in again (~50% slower
   decodes measured here).

@@ -169,10 +169,10 @@ class DaskConfig:
     """``MALLOC_TOP_PAD_`` for local workers."""
     start_method: str = "auto"
     """How local worker processes start: ``fork`` (``auto`` on Linux: a worker is a copy of the driver,
-    which has imported the task code, so starting costs ~0.05 CPU-s instead of ~0.7), ``forkserver``
+    which has imported the task code, so each costs 0.6-1 CPU-s less than a spawned one), ``forkserver``
     or ``spawn`` (``auto`` elsewhere: a fresh interpreter that imports everything again)."""
     dashboard: bool = False
-    """Serve Dask's dashboard (``--dashboard``): its charts cost ~0.3 CPU-s to start and the workers'
+    """Serve Dask's dashboard (``--dashboard``): its charts cost ~0.7 CPU-s to start and the workers'
     profiler samples every task; worth it on long builds you want to watch."""
 
 
