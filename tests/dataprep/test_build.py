@@ -20,7 +20,7 @@ from siamcore.crop import crop_square, frame_mean, frame_to_crop_xyxy, resamplin
 from siamcore.shards import ShardReader, file_sha256, open_build
 
 from dataprep import synthetic
-from dataprep.build import BuildError, run_build
+from dataprep.build import BuildError, out_lock, run_build
 from dataprep.cli import EXIT_STRICT_SKIPS, app
 from dataprep.config import OutputConfig, canonical_sha256, load_config, with_overrides
 from dataprep.manifest import read_table
@@ -596,3 +596,26 @@ def test_a_full_disk_stops_the_build_at_once_and_a_rerun_resumes(full_by, tmp_pa
     finally:
         if full_by == "tmpfs":
             subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_forked_child_does_not_keep_the_builds_lock(tmp_path):
+    """Workers are forked from the build: the flock must go with the build, not live on in a worker."""
+    out = tmp_path / "out"
+    go_read, go_write = os.pipe()
+    up_read, up_write = os.pipe()
+    with out_lock(out):
+        child = os.fork()
+        if child == 0:  # the child: say it is running, then wait until the parent has tried again
+            os.write(up_write, b"x")
+            os.read(go_read, 1)
+            os._exit(0)
+        os.read(up_read, 1)
+    try:
+        with out_lock(out):  # a child holding a copy of the descriptor would make this refuse
+            taken = True
+    finally:
+        os.write(go_write, b"x")
+        os.waitpid(child, 0)
+        for fd in (go_read, go_write, up_read, up_write):
+            os.close(fd)
+    assert taken

@@ -177,6 +177,7 @@ def out_lock(out: Path) -> Iterator[None]:
     except OSError as exc:
         raise BuildError(f"cannot write into the output folder {out} ({exc.strerror or exc}): "
                          f"choose another --out") from None
+    _HELD_LOCKS.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -195,7 +196,27 @@ def out_lock(out: Path) -> Iterator[None]:
             raise OutputWriteFailed(_output_failure_message(failure)) from None
         os.ftruncate(fd, 0)
     finally:
+        _HELD_LOCKS.discard(fd)
         os.close(fd)
+
+
+_HELD_LOCKS: set[int] = set()
+"""File descriptors of ``OUT/.lock`` files this process holds (:func:`out_lock`)."""
+
+
+def _drop_held_locks_in_child() -> None:
+    """A forked worker must not hold the build's lock: an flock lasts while any copy of its descriptor
+    is open, so a worker outliving a killed driver by a moment would refuse the re-run."""
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_held_locks_in_child)
 
 
 def _output_failure_message(failure: str) -> str:
