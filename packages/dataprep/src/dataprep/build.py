@@ -2,9 +2,10 @@
 
 Flow (client side): resolve root/out -> list videos (cheap; fatal SourceError before any work)
 -> prepare OUT (refuse a different config unless ``overwrite``) -> plan shards (consecutive
-groups of the sorted videos) -> keep shards whose file checksum verifies against their sidecar
-(resume) -> run the rest (:func:`dataprep.task.build_shard`, one task per shard) with a progress
-bar -> merge the per-shard rows and skips -> ``manifest/*.parquet`` -> ``build.json`` last.
+groups of the sorted videos, sized by :func:`dataprep.task.shard_sizes`) -> keep shards whose file and
+rows-file checksums verify against their sidecar (resume) -> run the rest (:func:`dataprep.task.build_shard`,
+one task per shard, a few submitted at a time) with a progress bar -> stream the shards' rows files and
+sidecars' skips into ``manifest/*.parquet`` -> ``build.json`` last.
 
 From "prepare OUT" on, the build holds ``OUT/.lock`` (:func:`out_lock`): a second build into the same
 folder is refused. A failure to write into OUT (disk full, ...) stops the build at once

@@ -4,7 +4,8 @@ A build folder ``OUT/`` holds::
 
     OUT/build.json                 written last: config, views, per-shard checksums, counts, "run" section
     OUT/shards/<name>.lmdb         one LMDB environment per shard, a single file (subdir=False)
-    OUT/shards/<name>.json         per-shard sidecar (checksum, rows), written after the shard; for resume
+    OUT/shards/<name>.parquet      the shard's manifest rows, written after the shard
+    OUT/shards/<name>.json         per-shard sidecar (checksums, counts, skips), written last; for resume
     OUT/manifest/samples.parquet   one row per sample
     OUT/manifest/skipped.parquet   skipped inputs with reasons
 
