@@ -23,7 +23,6 @@ the convs in eval mode, needs no onnxscript, and gives the same graph on every r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from dataclasses import asdict
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from siamcore.atomic import write_bytes_atomic
+from siamcore.shards import file_sha256
 from torch import nn
 
 from .models import box_mask
@@ -41,14 +41,6 @@ FORMAT_VERSION = 1
 SIDECAR = "tracker.json"
 DEFAULT_OPSET = 17
 SIAMFC_SCALES = 3  # the batch the SiamFC detect graph is exported (and first checked) with
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _as_tuple(state) -> tuple[torch.Tensor, ...]:
