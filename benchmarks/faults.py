@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,16 @@ def output_of(out: Path) -> tuple[dict[str, bytes], dict]:
     build = json.loads((out / "build.json").read_text())
     build.pop("run", None)
     return files, build
+
+
+def describe_difference(got: tuple[dict, dict], reference: tuple[dict, dict]) -> str:
+    """Which files differ, are missing or are extra, and which build.json keys differ."""
+    files, ref_files = got[0], reference[0]
+    parts = [f"missing {sorted(set(ref_files) - set(files))}"] if set(ref_files) - set(files) else []
+    parts += [f"extra {sorted(set(files) - set(ref_files))}"] if set(files) - set(ref_files) else []
+    parts += [f"differs {sorted(k for k in set(files) & set(ref_files) if files[k] != ref_files[k])}"]
+    parts += [f"build.json keys {sorted(k for k in set(got[1]) | set(reference[1]) if got[1].get(k) != reference[1].get(k))}"]
+    return "; ".join(p for p in parts if not p.endswith("[]"))
 
 
 def worker_processes(driver: psutil.Process) -> list[psutil.Process]:
@@ -103,6 +114,7 @@ def inject(kind: str, proc: subprocess.Popen, at_s: float) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--moments", type=int, default=5, help="fault times per kind, spread over the build")
+    ap.add_argument("--keep", default=None, help="copy each differing output (and the reference) into this folder")
     ap.add_argument("--videos", type=int, default=24, help="generated sequences (2 per shard)")
     ap.add_argument("--frames", type=int, default=60)
     args = ap.parse_args()
@@ -153,10 +165,14 @@ def main() -> int:
                               f"{again.stderr.strip().splitlines()[-1:]}")
                         continue
                     status += ", resumed"
-                same = output_of(out) == reference
+                got = output_of(out)
+                same = got == reference
                 differed += not same
+                if not same and args.keep:
+                    shutil.copytree(out, Path(args.keep) / out.name, dirs_exist_ok=True)
+                    shutil.copytree(tmp / "reference", Path(args.keep) / "reference", dirs_exist_ok=True)
                 print(f"  {kind:7s} at {at_s:5.1f} s: {'injected' if hit else 'build had ended'}; {status}; "
-                      f"output {'identical' if same else 'DIFFERENT'}")
+                      f"output {'identical' if same else 'DIFFERENT: ' + describe_difference(got, reference)}")
         print(f"\nfaults injected: {injected}; runs that needed a re-run: {needed_rerun}; re-runs that failed: "
               f"{rerun_failed}; outputs differing from the reference: {differed} (target 0)")
         return 0 if differed == 0 and rerun_failed == 0 else 1

@@ -314,6 +314,9 @@ def test_resume_rebuilds_only_damaged_shards(trackingnet_root, tmp_path, build_o
     (shards / "shard-00002.lmdb").write_bytes(data[: len(data) // 2])  # a damaged file under the final name
     (shards / ".shard-00001.lmdb.tmp-deadbeef").write_bytes(b"partial")  # a killed writer's temp file
     (shards / "shard-00000.lmdb-lock").write_bytes(b"")
+    # a build killed while it streamed the manifest or wrote build.json leaves these
+    (out / "manifest" / f".samples.parquet.tmp-{'ab' * 16}").write_bytes(b"partial")
+    (out / f".build.json.tmp-{'cd' * 16}").write_bytes(b"{")
     (out / "build.json").unlink()
 
     result = _build("trackingnet", trackingnet_root, out)

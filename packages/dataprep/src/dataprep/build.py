@@ -42,7 +42,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from siamcore.atomic import write_json_atomic
+from siamcore.atomic import is_temp_name, write_json_atomic
 from siamcore.datasets import normalise_name
 from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SCHEMA_VERSION
@@ -280,9 +280,15 @@ def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 
 def clean_leftovers(out: Path, tasks: list[ShardTask]) -> int:
-    """Remove temp files of killed writers, LMDB lock files and shards not in the plan."""
+    """Remove temp files of killed writers (in ``shards/``, ``manifest/`` and OUT itself: a build killed while
+    it streamed the manifest or wrote ``build.json`` leaves one), LMDB lock files and shards not in the plan."""
     planned = {t.name for t in tasks}
     removed = 0
+    for folder in (out, out / MANIFEST_DIR):
+        for p in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if is_temp_name(p.name) and p.is_file():
+                p.unlink()
+                removed += 1
     for p in sorted((out / SHARDS_DIR).iterdir()):
         stem = p.name[: -len(SHARD_SUFFIX)] if p.name.endswith(SHARD_SUFFIX) else p.name.rsplit(".", 1)[0]
         stale = p.name.startswith(".") or p.name.endswith("-lock") or stem not in planned
