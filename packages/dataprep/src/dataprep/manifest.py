@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from siamcore.atomic import atomic_open, write_bytes_atomic
+from siamcore.atomic import atomic_open
 
 SAMPLES_SCHEMA = pa.schema(
     [
@@ -85,14 +85,6 @@ def write_streamed(path: str | os.PathLike, schema: pa.Schema, parts: Iterable[p
             writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table(),
                                row_group_size=ROW_GROUP_ROWS)
     return total
-
-
-def write_samples(path: str | os.PathLike, rows: list[dict]) -> None:
-    write_bytes_atomic(path, table_bytes(rows, SAMPLES_SCHEMA))
-
-
-def write_skipped(path: str | os.PathLike, rows: list[dict]) -> None:
-    write_bytes_atomic(path, table_bytes(rows, SKIPPED_SCHEMA))
 
 
 def read_table(path: str | os.PathLike) -> pa.Table:

@@ -391,8 +391,7 @@ def decode_jpeg(buf: bytes, where: str = "frame", max_pixels: int = MAX_FRAME_PI
 
     Both header checks come before decoding: OpenCV allocates what the header says (a forged
     30000x30000 header: 26 s and 5.4 GB) and fills what the data lacks with grey."""
-    _checked_jpeg_size(buf, where, max_pixels)
-    return _imdecode_rgb(buf, where, cv2.IMREAD_COLOR_RGB)
+    return decode_jpeg_reduced(buf, where, max_pixels).image
 
 
 def decode_jpeg_reduced(buf: bytes, where: str = "frame", max_pixels: int = MAX_FRAME_PIXELS,
@@ -419,8 +418,7 @@ def decode_jpeg_reduced(buf: bytes, where: str = "frame", max_pixels: int = MAX_
 def read_frame(ref: FrameRef, max_pixels: int = MAX_FRAME_PIXELS, max_bytes: int = MAX_FRAME_BYTES) -> np.ndarray:
     """The frame as RGB uint8 HxWx3; FrameError ``missing_frame`` / ``bad_zip`` / ``corrupt_jpeg`` /
     ``frame_too_large`` (the limits: ``[limits]`` of the build config)."""
-    where = ref.path if ref.member is None else f"{ref.path}:{ref.member}"
-    return decode_jpeg(read_frame_bytes(ref, max_bytes), where, max_pixels)
+    return read_frame_reduced(ref, max_pixels, max_bytes).image
 
 
 def read_frame_reduced(ref: FrameRef, max_pixels: int = MAX_FRAME_PIXELS, max_bytes: int = MAX_FRAME_BYTES,
