@@ -176,6 +176,29 @@ def test_eval_with_a_run_folder_and_resume(tmp_path, siamrpn_run):
     assert result.exit_code == 2 and "weights not found" in result.text
 
 
+def test_eval_drift_writes_csv_and_picture_for_the_chosen_sequences(tmp_path, siamrpn_run):
+    root = tmp_path / "otb"
+    make_otb(root, count=4)
+    out = tmp_path / "eval"
+    result = invoke("eval", "--root", root, "--weights", siamrpn_run, "--out", out, "--name", "rpn", "--device", "cpu",
+                    "--sequences", "Walk,Jogging.1", "--drift", "walk")
+    assert result.exit_code == 0, result.output
+    assert "Size drift" in result.text
+    drift = out / "rpn" / "drift"
+    assert sorted(p.name for p in drift.iterdir()) == ["Walk.csv", "Walk.png"]
+    rows = (drift / "Walk.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[1].split(",")[1:6] == ["20.0000", "24.0000", "20.0000", "24.0000", "1.0000"]
+    assert Image.open(drift / "Walk.png").info["Title"].startswith("Walk - rpn: size ratio in [0.67, 1.5] on ")
+
+    # unknown names are refused before any tracking; the reset-based protocols have no --drift
+    result = invoke("eval", "--root", root, "--weights", siamrpn_run, "--out", tmp_path / "e2", "--drift", "Run")
+    assert result.exit_code == 2 and "--drift: not among the sequences here: Run" in result.text
+    assert not (tmp_path / "e2").exists()
+    result = invoke("eval", "--benchmark", "vot", "--root", root, "--weights", siamrpn_run, "--out", tmp_path / "e3",
+                    "--drift", "all")
+    assert result.exit_code == 2 and "--drift draws one-pass results" in result.text
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
 def test_run_on_a_frame_folder_writes_boxes_and_video(tmp_path, siamrpn_run, suffix):
     frames = tmp_path / "frames"

@@ -50,6 +50,7 @@ class Dataset(str, Enum):
     uav123 = "uav123"
     got10k = "got10k"
     lasot = "lasot"
+    mot17 = "mot17"
 
 
 def _console() -> Console:
@@ -75,8 +76,9 @@ def build(
         help="Dataset to read: trackingnet, vid, coco, or a sequence-folder dataset: otb (<Seq>/img + "
         "groundtruth_rect.txt), vot (<seq>/ with groundtruth.txt, or list.txt + <seq>/color/), davis "
         "(JPEGImages/480p + Annotations/480p; box = mask extent) or tlp (<seq>/img + groundtruth_rect.txt with "
-        "an absent column). Also det (ILSVRC2015 DET stills: Annotations/DET + Data/DET) and uav123 "
-        "(anno/UAV123/<seq>.txt + data_seq/UAV123/<folder>/; sub-sequences are frame ranges). "
+        "an absent column). Also det (ILSVRC2015 DET stills: Annotations/DET + Data/DET), uav123 "
+        "(anno/UAV123/<seq>.txt + data_seq/UAV123/<folder>/; sub-sequences are frame ranges) and mot17 "
+        "(train/<video>-FRCNN/img1 + gt/gt.txt; one sequence per pedestrian id, e.g. MOT17-02.1). "
         "Required unless the --config file names it.",
         show_default=False,
     ),

@@ -192,11 +192,13 @@ def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
 
 def load_options(cfg: BuildConfig) -> dict:
     """Reader options beyond the video: COCO's minimum instance area and image size limit, VOT's
-    polygon-to-box rule."""
+    polygon-to-box rule, MOT17's visibility threshold."""
     if cfg.dataset == "coco":
         return {"min_area_px": cfg.coco.min_area_px, "max_image_pixels": cfg.limits.max_frame_pixels}
     if cfg.dataset == "vot":
         return {"polygon_mode": cfg.vot.polygon_mode}
+    if cfg.dataset == "mot17":
+        return {"min_visibility": cfg.mot17.min_visibility}
     return {}
 
 

@@ -1,10 +1,11 @@
 """``tracker`` command line: run a tracker on a video, evaluate on OTB, score result folders.
 
     tracker run   --weights W --source SRC [--init x,y,w,h] [--out boxes.txt] [--render out.mp4|out.gif]
-    tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR
+    tracker eval  --benchmark otb --root PATH --weights W [--model NAME] [--sequences S ...] --out DIR [--drift S|all]
     tracker eval  --benchmark vot --root VOT2017_ROOT --weights W --out DIR   (supervised: EAO, A, R)
     tracker eval  --benchmark got10k|got10k-test --root GOT-10k --weights W --out DIR
     tracker score --results DIR [DIR ...] --root PATH|OTB2015.json [--json FILE] [--plot-dir D [--attributes]]
+    tracker drift --results DIR [DIR ...] --root PATH|OTB2015.json --sequences S,...|all --out DIR [--json FILE]
     tracker tune  --weights W --root PATH [--layout davis] --grid window_influence=0.2,0.4 ... --out best.toml
     tracker export --weights W --onnx DIR   (then: run/eval --backend onnxruntime --weights DIR)
 
@@ -373,6 +374,49 @@ def _print_table(folder_scores, per_sequence: bool) -> None:
             console.print(f"{fs.name}: {w}", style="yellow", markup=False)
 
 
+def _pick_drift_sequences(names: list[str], seqs):
+    """``eval --drift``'s sequences among those evaluated; an unknown name is refused before any work."""
+    from .drift import pick_sequences
+
+    try:
+        return pick_sequences(seqs, names)
+    except ValueError as e:
+        _fail(f"--drift: {e}")
+
+
+def _write_drift(trackers, csv_dirs: dict, png_dir: Path, json_path: Path | None = None) -> None:
+    """Write the drift CSVs, pictures (and JSON) of ``trackers`` (:mod:`tracker.drift`) and print the table."""
+    from .drift import write_drift, write_drift_json
+    from .metrics import SIZE_BAND
+
+    pictures = write_drift(trackers, csv_dirs, png_dir)
+    lo, hi = SIZE_BAND
+    table = Table(title=f"Size drift: size ratio pred/gt (sqrt of the area ratio) in [{lo:g}, {hi:g}]")
+    for col in ("tracker", "sequence", "in band", "below", "above", "median ratio", "geo-mean ratio", "frames"):
+        table.add_column(col, justify="left" if col in ("tracker", "sequence") else "right")
+    for t in trackers:
+        for seq_name, d in t.per_sequence.items():
+            s = d.summary()
+            table.add_row(escape(t.name), escape(seq_name), *(_fmt(v) for v in (
+                s.in_band, s.below, s.above, s.median_ratio, s.geomean_ratio)), str(s.frames))
+    console.print(table)
+    for t in trackers:
+        if t.missing:
+            console.print(f"{t.name}: no results for {len(t.missing)} sequence(s): {', '.join(t.missing)}",
+                          style="yellow", markup=False)
+        for w in t.warnings:
+            console.print(f"{t.name}: {w}", style="yellow", markup=False)
+    if json_path is not None:
+        write_drift_json(json_path, trackers)
+    csv_where = ", ".join(str(d) for d in dict.fromkeys(map(str, csv_dirs.values())))
+    console.print(f"drift: {len(pictures)} picture(s) -> {png_dir}, per-frame CSV -> {csv_where}"
+                  + (f", numbers -> {json_path}" if json_path else ""), markup=False)
+
+
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}"  # NaN: no frame to measure
+
+
 def _eval_vot(root: Path, out: Path, names: list[str] | None, tracker_name: str | None, tracker) -> None:
     """``eval --benchmark vot``: the reset-based supervised experiment (:mod:`tracker.vot_protocol`)."""
     from .vot_protocol import run_vot, vot_tables
@@ -486,6 +530,11 @@ def evaluate(
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
     backend: BackendOpt = "torch",
+    drift: Annotated[list[str] | None, typer.Option(
+        help="Also draw the size and centre drift of these evaluated sequences (repeat or comma-separate; "
+             "'all'): <out>/<tracker>/drift/<seq>.csv (frame, pred w,h, gt w,h, size_ratio, centre_error_px, "
+             "iou) and <seq>.png (size ratio pred/gt on a log axis with the [0.67, 1.5] band, centre error "
+             "below). One-pass benchmarks only.", show_default=False)] = None,
     more_sequences: Annotated[list[str] | None, typer.Argument(help="More sequence names (--sequences A B works).",
                                                                show_default=False)] = None,
 ) -> None:
@@ -497,6 +546,10 @@ def evaluate(
     from .evaluate import run_ope, score_folder, write_scores_json
     from .plots import plot_all
 
+    drift_names = _split_names(drift)
+    if drift_names and benchmark.lower() in ("vot", "vot2017", "vot2018", "got10k", "got10k-val", "got10k-test"):
+        _fail(f"--drift draws one-pass results; --benchmark {benchmark} has its own protocol (use --benchmark otb, "
+              "lasot, uav123, tlp, davis or trackingnet, or 'tracker drift' on a result folder)")
     _setup_torch(threads, device)
     if benchmark.lower() in ("vot", "vot2017", "vot2018"):
         return _eval_vot(root, out, _split_names(sequences), name,
@@ -505,6 +558,7 @@ def evaluate(
         return _eval_got10k(benchmark, root, out, _split_names(sequences), name,
                             _load_tracker(weights, model, params, device, backend, threads))
     seqs = _load_benchmark(benchmark, root, sequences)
+    drift_seqs = _pick_drift_sequences(drift_names, seqs) if drift_names else []
     if benchmark.lower() == "lasot" and invalid_gt == "otb":
         invalid_gt = "lasot"  # LaSOT's own rule for absent frames (tracker.lasot_metrics)
     tracker = _load_tracker(weights, model, params, device, backend, threads)
@@ -525,6 +579,9 @@ def evaluate(
     for seq_name, reason in report.skipped.items():
         console.print(f"skipped {seq_name}: {reason}", style="yellow", markup=False)
     if benchmark.lower() == "trackingnet" and not _has_full_ground_truth(seqs):
+        if drift_seqs:
+            console.print("--drift: no ground truth beyond the first frame to compare sizes with; nothing drawn",
+                          style="yellow", markup=False)
         return _trackingnet_submission(report, out, tracker_name)
     fs = score_folder(report.tracker_dir, seqs, invalid_gt, name=tracker_name)
     if not fs.curves:
@@ -537,6 +594,12 @@ def evaluate(
     _print_table([fs], per_sequence)
     plot_names = ", ".join(p.name for p in plots)
     console.print(f"results -> {report.tracker_dir}, scores -> {scores_path}, plots -> {plot_names}", markup=False)
+    if tracked := [s for s in drift_seqs if s.name not in report.skipped]:
+        from .drift import folder_drift
+
+        drifts = [folder_drift(report.tracker_dir, tracked, name=tracker_name)]
+        drift_dir = report.tracker_dir / "drift"
+        _write_drift(drifts, {tracker_name: drift_dir}, drift_dir)
     if report.skipped:  # the others are written and scored; a script must still see the failure
         _fail(f"{len(report.skipped)} sequence(s) could not be tracked ({', '.join(report.skipped)}: see above); "
               f"the results of the other {len(fs.curves)} are written and scored", EXIT_FAILED)
@@ -568,19 +631,13 @@ def score(
     from other toolkits match in any case (Jogging.1, Jogging-1, jogging_1, human4-2, skating2_1); --root
     may be an OTB2015.json file instead of the sequence folders."""
     results = [*results, *(more_results or [])]
-    from .evaluate import common_sequences, expand_result_dirs, score_folder, scores_json, write_scores_json
+    from .evaluate import common_sequences, score_folder, scores_json, write_scores_json
     from .plots import plot_all, plot_attributes
 
     if attributes and not plot_dir:
         _fail("--attributes draws plots: give --plot-dir too")
     seqs = _load_score_ground_truth(benchmark, root, sequences)
-    try:
-        dirs = expand_result_dirs(results)
-    except ValueError as e:
-        _fail(str(e))
-    names = [d.name for d in dirs]
-    if len(set(names)) != len(names):
-        names = [f"{d.parent.name}/{d.name}" for d in dirs]
+    dirs, names = _result_folders(results)
     folder_scores = [score_folder(d, seqs, invalid_gt, name=n) for d, n in zip(dirs, names)]
     if not any(fs.curves for fs in folder_scores):
         _fail("no result file matched any sequence; check --root and the result file names (<seq>.txt)")
@@ -606,6 +663,62 @@ def score(
                 console.print("[yellow]no attributes known for these sequences (OTB: attrs.txt in each folder)[/]")
             plots += attribute_plots
         console.print(f"plots -> {', '.join(str(p) for p in plots)}", markup=False)
+
+
+def _result_folders(results: list[Path]) -> tuple[list[Path], list[str]]:
+    """``--results`` as tracker folders (an eval --out folder stands for its tracker folders) and their
+    names: the folder names, or ``parent/name`` for all when two are alike."""
+    from .evaluate import expand_result_dirs
+
+    try:
+        dirs = expand_result_dirs(results)
+    except ValueError as e:
+        _fail(str(e))
+    names = [d.name for d in dirs]
+    if len(set(names)) != len(names):
+        names = [f"{d.parent.name}/{d.name}" for d in dirs]
+    return dirs, names
+
+
+@app.command("drift")
+def drift_command(
+    results: Annotated[list[Path], typer.Option(
+        help="Result folder(s) of <seq>.txt files (OTB format), one per tracker, e.g. published results beside "
+             "yours (an eval --out folder stands for its tracker folders).")],
+    root: Annotated[Path, typer.Option(
+        help="Benchmark root with the ground truth, or an OTB2015.json file (no images needed).")],
+    sequences: Annotated[list[str], typer.Option(
+        help="Sequences to draw (repeat or comma-separate), or 'all'.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: <out>/<seq>.png (every tracker in one picture) and "
+                            "<out>/<tracker>/<seq>.csv.")],
+    json_path: Annotated[Path | None, typer.Option(
+        "--json", help="Write the numbers here: {tracker: {sequence: {in_band, below, above, median_ratio, "
+                       "geomean_ratio, frames, measured, band}}}.")] = None,
+    benchmark: Annotated[str, typer.Option(
+        help="Benchmark layout of --root (otb, lasot, uav123, tlp, davis).")] = "otb",
+    more_results: Annotated[list[Path] | None, typer.Argument(help="More result folders (--results A B C works).",
+                                                              show_default=False)] = None,
+) -> None:
+    """Size and centre drift of existing result folders, per frame: for each sequence one picture with
+    every tracker (size ratio pred/gt = sqrt(pw*ph)/sqrt(gw*gh) on a log axis with the [0.67, 1.5] band
+    shaded and a line at 1; centre error in px below), a CSV per tracker and sequence (frame, pred w,h,
+    gt w,h, size_ratio, centre_error_px, iou), and a table of the fraction of frames in the band and the
+    median and geometric-mean ratio. Frames without ground truth are left out of the fractions; frames
+    without a predicted box count as outside the band."""
+    results = [*results, *(more_results or [])]
+    from .drift import folder_drift, folder_label
+
+    names = _split_names(sequences) or []
+    if not names:
+        _fail("--sequences: give sequence names or 'all'")
+    seqs = _load_score_ground_truth(benchmark, root, None if any(n.lower() == "all" for n in names) else names)
+    dirs, tracker_names = _result_folders(results)
+    trackers = [folder_drift(d, seqs, name=n) for d, n in zip(dirs, tracker_names)]
+    if not any(t.per_sequence for t in trackers):
+        _fail(f"no result file matched any of the sequences ({', '.join(s.name for s in seqs)}); check --root, "
+              "--sequences and the result file names (<seq>.txt)")
+    _write_drift(trackers, {t.name: out / folder_label(t.name) for t in trackers}, out, json_path)
 
 
 @app.command()

@@ -121,6 +121,26 @@ def find_result_file(folder: Path, seq: Sequence) -> Path | None:
     return None
 
 
+def aligned_results(folder: Path, seq: Sequence) -> tuple[np.ndarray | None, list[str]]:
+    """``seq``'s boxes from its result file in ``folder``, one row per frame, and warnings: a file with
+    fewer rows than frames is padded with NaN rows (failures), extra rows are dropped. None (not
+    scored) when there is no file, or an unreadable one (with a warning)."""
+    path = find_result_file(folder, seq)
+    if path is None:
+        return None, []
+    try:
+        boxes = read_results(path)
+    except ValueError as e:
+        return None, [f"{seq.name}: unreadable result file ({e})"]
+    n = len(seq)
+    if len(boxes) < n:
+        return np.concatenate([boxes, np.full((n - len(boxes), 4), np.nan)]), [
+            f"{seq.name}: {len(boxes)} result rows for {n} frames; the rest count as failures"]
+    if len(boxes) > n:
+        return boxes[:n], [f"{seq.name}: {len(boxes)} result rows for {n} frames; extra rows ignored"]
+    return boxes, []
+
+
 @dataclass
 class FolderScore:
     name: str
@@ -143,23 +163,11 @@ def score_folder(
     folder = Path(folder)
     result = FolderScore(name or folder.name, {})
     for seq in sequences:
-        path = find_result_file(folder, seq)
-        if path is None:
+        boxes, warnings = aligned_results(folder, seq)
+        result.warnings.extend(warnings)
+        if boxes is None:
             result.missing.append(seq.name)
             continue
-        try:
-            boxes = read_results(path)
-        except ValueError as e:
-            result.missing.append(seq.name)
-            result.warnings.append(f"{seq.name}: unreadable result file ({e})")
-            continue
-        n = len(seq)
-        if len(boxes) < n:
-            result.warnings.append(f"{seq.name}: {len(boxes)} result rows for {n} frames; the rest count as failures")
-            boxes = np.concatenate([boxes, np.full((n - len(boxes), 4), np.nan)])
-        elif len(boxes) > n:
-            result.warnings.append(f"{seq.name}: {len(boxes)} result rows for {n} frames; extra rows ignored")
-            boxes = boxes[:n]
         if invalid_gt == "lasot":
             from .lasot_metrics import lasot_sequence_curves
 

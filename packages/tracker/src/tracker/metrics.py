@@ -191,3 +191,118 @@ def sequences_by_attribute(attributes: dict[str, list[str]]) -> dict[str, list[s
             groups.setdefault(attr, []).append(seq)
     order = list(OTB_ATTRIBUTES)
     return dict(sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
+
+
+# --- Size and centre drift (per frame) --------------------------------------------------------------
+# Success and precision say *that* a tracker lost the target; these say *how*: a box that slowly grows
+# or shrinks (scale drift) shows as a size ratio leaving 1, a box that slides off as a rising centre
+# error. ``tracker drift`` and ``tracker eval --drift`` write them per frame (CSV) and draw them.
+
+SIZE_BAND = (0.67, 1.5)
+"""Default band of acceptable size ratios ``sqrt(pw*ph) / sqrt(gw*gh)``: about 2/3 to 3/2."""
+
+
+def size_ratios(pred_xywh, gt_xywh) -> np.ndarray:
+    """Per frame ``sqrt(pw*ph) / sqrt(gw*gh)``: 1 when the predicted box has the ground truth's area,
+    2 when it is twice as wide and high. NaN where the ground truth is invalid (absent target, w or h
+    <= 0, not finite) and where the prediction is not a box (not finite, w or h <= 0): no size to compare."""
+    pred = np.asarray(pred_xywh, dtype=np.float64).reshape(-1, 4)
+    gt = np.asarray(gt_xywh, dtype=np.float64).reshape(-1, 4)
+    if pred.shape != gt.shape:
+        raise ValueError(f"{len(pred)} predicted boxes for {len(gt)} ground-truth rows")
+    ok = valid_gt_mask(pred) & valid_gt_mask(gt)  # the same rule makes a predicted row a box
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.sqrt(pred[:, 2] * pred[:, 3]) / np.sqrt(gt[:, 2] * gt[:, 3])
+    return np.where(ok, ratio, np.nan)
+
+
+@dataclass(frozen=True)
+class FrameDrift:
+    """Per-frame size and centre diagnostics of one tracker on one sequence (``[N]`` arrays, frame 1 first).
+
+    ``size_ratio`` (see :func:`size_ratios`), ``centre_error_px`` and ``iou`` are NaN where the ground
+    truth is invalid (``valid`` is False); where the prediction is not a finite box the centre error is
+    NaN too and the IoU 0 (a miss, as :func:`overlaps` scores it)."""
+
+    pred_xywh: np.ndarray
+    gt_xywh: np.ndarray
+    size_ratio: np.ndarray
+    centre_error_px: np.ndarray
+    iou: np.ndarray
+    valid: np.ndarray  # ground truth usable
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def summary(self, band: tuple[float, float] = SIZE_BAND) -> DriftSummary:
+        return drift_summary(self.size_ratio, self.valid, band)
+
+
+def frame_drift(pred_xywh, gt_xywh) -> FrameDrift:
+    """Size ratio, centre error (px) and IoU of every frame; see :class:`FrameDrift`."""
+    pred = np.asarray(pred_xywh, dtype=np.float64).reshape(-1, 4)
+    gt = np.asarray(gt_xywh, dtype=np.float64).reshape(-1, 4)
+    ratio = size_ratios(pred, gt)  # checks the shapes
+    valid = valid_gt_mask(gt)
+    err = centre_errors_px(pred, gt)
+    err = np.where(valid & np.isfinite(err), err, np.nan)
+    iou = np.where(valid, overlaps(pred, gt), np.nan)
+    return FrameDrift(pred, gt, ratio, err, iou, valid)
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    """How far one tracker's box sizes drift on one sequence.
+
+    ``frames``: frames with valid ground truth, the denominator of the fractions; ``measured``: those of
+    them with a size ratio (the prediction is a box). ``in_band``, ``below`` and ``above``: fractions of
+    ``frames`` whose ratio lies within ``band`` (inclusive), under it (box too small) or over it (too
+    large); a frame without a predicted box counts in none of them, so they sum to ``measured / frames``.
+    ``median_ratio`` and ``geomean_ratio`` (``exp(mean(log r))``, the ratio's typical factor) are over the
+    measured frames; NaN when there are none."""
+
+    frames: int
+    measured: int
+    in_band: float
+    below: float
+    above: float
+    median_ratio: float
+    geomean_ratio: float
+    band: tuple[float, float] = SIZE_BAND
+
+    def to_dict(self) -> dict:
+        """JSON-ready: NaN becomes None (JSON has no NaN)."""
+        def num(v: float):
+            return None if not np.isfinite(v) else float(v)
+
+        return {"frames": self.frames, "measured": self.measured, "in_band": num(self.in_band),
+                "below": num(self.below), "above": num(self.above), "median_ratio": num(self.median_ratio),
+                "geomean_ratio": num(self.geomean_ratio), "band": [float(b) for b in self.band]}
+
+
+def drift_summary(size_ratio, valid=None, band: tuple[float, float] = SIZE_BAND) -> DriftSummary:
+    """Summarise per-frame size ratios (see :class:`DriftSummary`). ``valid`` marks the frames with valid
+    ground truth (default: those with a finite ratio); NaN ratios among them are frames without a
+    predicted box."""
+    lo, hi = float(band[0]), float(band[1])
+    if not 0 < lo <= hi:
+        raise ValueError(f"size band must satisfy 0 < lo <= hi, got [{lo}, {hi}]")
+    ratio = np.asarray(size_ratio, dtype=np.float64).reshape(-1)
+    valid = np.isfinite(ratio) if valid is None else np.asarray(valid, dtype=bool).reshape(-1)
+    if valid.shape != ratio.shape:
+        raise ValueError(f"{len(valid)} validity flags for {len(ratio)} size ratios")
+    r = ratio[valid & np.isfinite(ratio)]
+    n = int(valid.sum())
+    if n == 0:
+        return DriftSummary(0, 0, np.nan, np.nan, np.nan, np.nan, np.nan, (lo, hi))
+    nan = float("nan")
+    return DriftSummary(
+        frames=n,
+        measured=len(r),
+        in_band=float(np.count_nonzero((r >= lo) & (r <= hi)) / n),
+        below=float(np.count_nonzero(r < lo) / n),
+        above=float(np.count_nonzero(r > hi) / n),
+        median_ratio=float(np.median(r)) if len(r) else nan,
+        geomean_ratio=float(np.exp(np.mean(np.log(r)))) if len(r) else nan,
+        band=(lo, hi),
+    )

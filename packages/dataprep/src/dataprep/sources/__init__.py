@@ -1,5 +1,5 @@
 """Dataset readers: ``get_source(name)`` (a name of :data:`SOURCES`: trackingnet, vid, coco, det, got10k,
-lasot, uav123, otb, vot, davis, tlp) returns a module with ``NAME``, ``list_videos(root, chunks=None,
+lasot, uav123, otb, vot, davis, tlp, mot17) returns a module with ``NAME``, ``list_videos(root, chunks=None,
 splits=None)`` and ``load_video(video)`` (see ``base``). Every one reads through the shared readers of
 :mod:`siamcore.datasets` (the modules here only adapt: selection, skips); the sequence-folder ones (see
 ``folders``) also take ``sequences`` / ``exclude_sequences`` in ``list_videos``."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dataprep.sources import coco, davis, det, got10k, lasot, otb, tlp, trackingnet, uav123, vid, vot
+from dataprep.sources import coco, davis, det, got10k, lasot, mot17, otb, tlp, trackingnet, uav123, vid, vot
 from dataprep.sources.base import (
     REASONS,
     FrameError,
@@ -26,7 +26,7 @@ from dataprep.sources.base import (
 )
 
 SOURCES: dict[str, ModuleType] = {
-    m.NAME: m for m in (trackingnet, vid, coco, det, got10k, lasot, uav123, otb, vot, davis, tlp)
+    m.NAME: m for m in (trackingnet, vid, coco, det, got10k, lasot, uav123, otb, vot, davis, tlp, mot17)
 }
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Readers of the sequence-folder tracking datasets, one per on-disk layout, shared by the tracker
 (evaluation) and dataprep (training pairs): OTB, VOT (single folder and vot-toolkit layouts), DAVIS
 (mask extents), TLP / TinyTLP, and the video training sets TrackingNet (frames folders or zips,
-:class:`ZipFrame`) and ILSVRC VID (one sequence per track, absent frames flagged).
+:class:`ZipFrame`), ILSVRC VID (one sequence per track, absent frames flagged) and MOT17 (one sequence
+per pedestrian id).
 
 Each dataset has ``list_<name>(root) -> [SequenceRef]`` (cheap: names and folders, sorted) and
 ``load_<name>(root, names=None) -> [Sequence]`` (reads the selected sequences' annotations). Boxes are
@@ -13,6 +14,7 @@ was expected; problems of single frames become NaN rows. numpy and OpenCV only.
 from .davis import list_davis, load_davis, load_davis_video, mask_extent_xywh, read_mask
 from .got10k import got10k_split_of, list_got10k, load_got10k, load_got10k_sequence, read_got10k_groundtruth
 from .lasot import is_lasot_sequence, list_lasot, load_lasot, load_lasot_sequence, read_lasot_groundtruth
+from .mot17 import list_mot17, load_mot17, load_mot17_video, read_mot17_groundtruth, scan_mot17
 from .otb import is_otb_sequence, list_otb, load_meta, load_otb, load_otb_folder, read_otb_groundtruth
 from .sequence import (
     Sequence,
@@ -42,6 +44,7 @@ from .vot import (
 LOADERS = {
     "otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp, "got10k": load_got10k,
     "lasot": load_lasot, "uav123": load_uav123, "trackingnet": load_trackingnet, "vid": load_vid,
+    "mot17": load_mot17,
 }
 
 
@@ -91,4 +94,5 @@ __all__ = [
     "got10k_split_of", "list_got10k", "load_got10k", "load_got10k_sequence", "read_got10k_groundtruth",
     "is_lasot_sequence", "list_lasot", "load_lasot", "load_lasot_sequence", "read_lasot_groundtruth",
     "list_uav123", "load_uav123", "load_uav123_sequence", "read_uav123_groundtruth",
+    "list_mot17", "load_mot17", "load_mot17_video", "read_mot17_groundtruth", "scan_mot17",
 ]

@@ -93,7 +93,8 @@ class Sequence:
     kept as the files have them (its invalid rows are left to the metrics). ``absent`` is a per-frame
     bool array where the dataset says when the target is out of view (TLP's flag, DAVIS's empty
     mask, VOT's NaN rows), else None. ``frame_tags`` holds per-frame bool flags the dataset ships
-    (VOT's ``*.tag`` files, LaSOT's flag files; GOT-10k's ``cover`` is a uint8 level 0..8 instead);
+    (VOT's ``*.tag`` files, LaSOT's flag files; GOT-10k's ``cover`` is a uint8 level 0..8 and MOT17's
+    ``visibility`` a float 0..1 instead);
     ``attributes`` are sequence-level (OTB ``attrs.txt``, VOT tags that are
     set in some frame). ``class_name`` is "" when the dataset does not say.
     """
