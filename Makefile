@@ -24,10 +24,12 @@ test: setup
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-# Train on this CPU from ../shared/data, evaluate on 5 OTB sequences, plot against published trackers.
-# More: make train-cpu ARGS="--models siamrpn siamconcatrpn siambroadcastrpn --seeds 0 1"
+# Train on this CPU from ../shared/data, evaluate on 5 OTB sequences and held-out aerial tracks, plot against
+# published trackers. SEEDS="0 1 2" trains one run per seed and reports mean and spread.
+# More: make train-cpu SEEDS="0 1" ARGS="--models siamrpn siamconcatrpn siambroadcastrpn"
+SEEDS ?= 0
 train-cpu: setup
-	$(BIN)/python scripts/train_cpu.py $(ARGS)
+	$(BIN)/python scripts/train_cpu.py --seeds $(SEEDS) $(ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/dataprep_throughput.py

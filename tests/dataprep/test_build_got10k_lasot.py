@@ -101,7 +101,7 @@ def test_lasot_train_and_test_builds_follow_the_official_lists(lasot_layout, tmp
     result, output = _build("--dataset", "lasot", "--root", str(root), "--out", str(out), "-k", "40")
     assert result.exit_code == 0, output
     records = _records(out)
-    assert {r["sequence"] for r in records} == {"person-1"} and len(records) == 40
+    assert {r["sequence"] for r in records} == {"person-1"} and len(records) == 40  # the root's own list
     _check_pairs(records, truth)
     assert _used(records, "person-1") and not _used(records, "person-1") & {2, 3, 6}
     assert {r["class_name"] for r in records} == {"person"}
@@ -116,13 +116,33 @@ def test_lasot_train_and_test_builds_follow_the_official_lists(lasot_layout, tmp
     assert _skipped(out) == {("lasot/test/swan-1", "too_few_frames")}
 
 
-def test_lasot_missing_split_list_and_bad_split_are_clear_errors(lasot_layout, tmp_path):
+def test_lasot_without_its_own_lists_builds_the_official_train_split(lasot_layout, tmp_path):
+    """A LaSOT root with neither list, or with testing_set.txt only, builds the train split from the
+    official list shipped with siamcore: of the fixture's sequences only person-2 is officially a training
+    sequence (person-1 and dog-1 are testing ones, swan is no LaSOT class). The root's own lists win
+    (the test above: its training_set.txt names person-1)."""
     root, _ = lasot_layout
-    copy = tmp_path / "LaSOT"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("testing_set.txt"))
+    bare = tmp_path / "bare"
+    shutil.copytree(root, bare, ignore=shutil.ignore_patterns("*_set.txt"))
+    with_test = tmp_path / "with_test"
+    shutil.copytree(root, with_test, ignore=shutil.ignore_patterns("*_set.txt"))
+    (with_test / "testing_set.txt").write_text("dog-1\nperson-1\n")
+    for src in (bare, with_test):
+        out = tmp_path / f"out-{src.name}"
+        result, output = _build("--dataset", "lasot", "--root", str(src), "--out", str(out), "-k", "6")
+        assert result.exit_code == 0, output
+        records = _records(out)
+        assert {r["sequence"] for r in records} == {"person-2"} and len(records) == 6
+        assert open_build(out).build["config"]["splits"] == ["train"] and not _skipped(out)
+
+
+def test_lasot_bad_split_and_no_official_sequence_are_clear_errors(lasot_layout, tmp_path):
+    root, _ = lasot_layout
+    swans = tmp_path / "LaSOT"
+    shutil.copytree(root / "swan", swans / "swan")
     out = tmp_path / "out"
-    result, output = _build("--dataset", "lasot", "--root", str(copy), "--out", str(out), "--split", "test")
-    assert result.exit_code == 2 and f"{copy / 'testing_set.txt'}" in output and "280 names" in output
+    result, output = _build("--dataset", "lasot", "--root", str(swans), "--out", str(out))
+    assert result.exit_code == 2 and "none of the 1120 sequences of the official LaSOT 'train' list" in output
     assert not out.exists()
     result, output = _build("--dataset", "lasot", "--root", str(root), "--out", str(out), "--split", "val")
     assert result.exit_code == 2 and "lasot 'splits' (--split) must be train and/or test" in output

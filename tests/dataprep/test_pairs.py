@@ -122,3 +122,41 @@ def test_a_sample_does_not_depend_on_the_other_samples():
 def test_sequence_without_valid_frames_gives_no_pairs():
     seqs = [SequenceFrames("x", "v", ())]
     assert plan_pairs(seqs, 0, PairsConfig(), AugmentConfig(), seed=0) == []
+
+
+def test_log_uniform_scale_jitter_is_symmetric_in_log_and_keeps_the_draws():
+    from dataprep.pairs import jitter_scale
+
+    assert jitter_scale(1.0, 0.5, "log-uniform") == pytest.approx(1.5)
+    assert jitter_scale(-1.0, 0.5, "log-uniform") == pytest.approx(1 / 1.5)
+    assert jitter_scale(0.0, 0.5, "log-uniform") == 1.0
+    assert jitter_scale(-1.0, 0.18) == pytest.approx(0.82)
+    uni = plan_pairs(_seqs(), 1, PairsConfig(per_sequence=400), AugmentConfig(search_scale=0.5), seed=2)
+    log = plan_pairs(_seqs(), 1, PairsConfig(per_sequence=400),
+                     AugmentConfig(search_scale=0.5, scale_jitter="log-uniform"), seed=2)
+    # same random stream: only the mapping of the scale draw differs
+    assert [(p.search_frame, p.search_jitter.shift_ref_px) for p in uni] == \
+           [(p.search_frame, p.search_jitter.shift_ref_px) for p in log]
+    s = np.log([p.search_jitter.scale for p in log])
+    assert s.min() >= np.log(1 / 1.5) - 1e-12 and s.max() <= np.log(1.5) + 1e-12
+    assert abs(np.median(s)) < 0.05 and np.quantile(s, 0.1) < -0.3 and np.quantile(s, 0.9) > 0.3
+
+
+def test_the_cpu_recipe_shows_targets_across_the_tracking_size_band():
+    """The size-drift cause at the pairs: the search window is sized from the target's own box, so the
+    scale jitter alone decides how big the target looks in the crop. The recipe's pairs must span the
+    band a tracker's box is off by while a target shrinks or grows ([0.67, 1.5]), both ways alike: with
+    the old +-18% uniform jitter (target at 0.85-1.22x) the head learned to predict the crop's usual
+    size whatever it saw, and the tracked box drifted (OTB Car4)."""
+    from pathlib import Path
+
+    from dataprep.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    for name, dataset in (("dataprep-video.toml", "vot"), ("dataprep-coco.toml", None)):
+        cfg = load_config(repo / "pipelines" / "cpu" / name, dataset)
+        plans = plan_pairs(_seqs(), 0, PairsConfig(per_sequence=2000), cfg.augment, seed=cfg.seed)
+        target_in_crop = 1.0 / np.array([p.search_jitter.scale for p in plans])  # x the usual 64 px
+        lo, hi = np.quantile(target_in_crop, [0.05, 0.95])
+        assert lo <= 0.72 and hi >= 1.38, (name, lo, hi)
+        assert abs(np.log(lo) + np.log(hi)) < 0.1, (name, lo, hi)  # as often smaller as larger

@@ -118,3 +118,14 @@ def test_html_gallery_and_cli(coco_out, tmp_path):
     assert (tmp_path / "p.png").is_file()
     res = CliRunner().invoke(app, ["show", str(tmp_path / "nothing"), "--out", str(tmp_path / "q.png")])
     assert res.exit_code == 2 and "build.json" in res.output and not (tmp_path / "q.png").exists()
+
+
+@pytest.mark.parametrize("box", [[1e12, 5, 1e13, 1e13], [np.nan, 0, 10, 10], [0, 0, np.inf, 10],
+                                 [40, 40, 20, 20], [-1e30, -1e30, -1e29, -1e29]])
+def test_a_box_that_cannot_be_drawn_whole_is_clipped_or_skipped(box):
+    """A damaged or wild stored box never stops `dataprep show`: it is clipped to the panel or skipped."""
+    image = np.zeros((64, 64, 3), np.uint8)
+    S.draw_box(image, box, S.TARGET_RGB, scale=2.0)
+    assert not image.any()
+    S.draw_box(image, [4, 4, 1e13, 1e13], S.TARGET_RGB, scale=2.0)  # top-left corner (8, 8) on, the rest off
+    assert image[8, 8:].any(axis=-1).all() and not image[12:, 12:].any() and not image[:6].any()

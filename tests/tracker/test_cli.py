@@ -513,3 +513,17 @@ def test_eval_trackingnet_test_split_writes_the_server_zip(shared_data, tmp_path
         rows = zf.read("couple_test.txt").decode().splitlines()
     assert len(rows) == 12 and all(len(r.split(",")) == 4 for r in rows)
     assert not (out / "scores.json").exists()
+
+
+def test_tune_over_several_datasets_of_other_layouts(shared_data, tmp_path):
+    """Tracking settings come from training-side data of several layouts at once (aerial tracks in the
+    OTB layout, DAVIS): every named sequence is found in whichever root has it and scored."""
+    weights = shared_data / "weights" / "siamfc_alexnet.safetensors"
+    result = invoke("tune", "--weights", weights, "--root", shared_data / "uav", "--layout", "otb",
+                    "--root", shared_data / "davis2016", "--layout", "davis", "--sequences", "S1606,blackswan",
+                    "--grid", "window_influence=0.176", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert "1 parameter sets x 2 sequences" in result.text and "blackswan" in result.text
+    bad = invoke("tune", "--weights", weights, "--root", shared_data / "uav", "--root", shared_data / "davis2016",
+                 "--layout", "otb", "--layout", "davis", "--layout", "vot", "--grid", "window_influence=0.1")
+    assert bad.exit_code == 2 and "one --layout" in bad.text

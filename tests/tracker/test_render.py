@@ -17,6 +17,7 @@ from tracker.render import (
     GT_COLOUR_RGB,
     VideoSink,
     annotate,
+    draw_box,
     encode_gif,
 )
 
@@ -92,3 +93,26 @@ def test_legend_names_only_the_boxes_drawn(deer):
     assert colour_count(alone[corner], BOX_COLOUR_RGB) > 40 and colour_count(alone[corner], GT_COLOUR_RGB) == 0
     assert colour_count(both[corner], GT_COLOUR_RGB) > 40
     assert np.array_equal(alone[300:], frame[300:])  # the legend stays in its corner
+
+
+@pytest.mark.parametrize("box_xywh", [
+    [1e12, 5, 1e13, 1e13],  # a diverged prediction: finite, beyond int32 (cv2.rectangle raised)
+    [5, 5, 1e13, 1e13], [-1e13, -1e13, 2e13, 2e13], [5, 5, 1e300, 1e300],
+    [np.nan, 5, 20, 20], [5, 5, np.inf, 20], [-np.inf, -np.inf, np.inf, np.inf],
+    [20, 10, -15, 10], [20, 10, 0, 0], [-40, 10, 20, 20], [200, 10, 20, 20],
+])
+def test_draw_box_clips_wild_boxes_and_skips_undrawable_ones(box_xywh):
+    """Any box, labelled or not, draws without an error, on the frame only, and only near its visible edges:
+    a picture must never end a training run or a tracking session."""
+    frame = np.full((80, 120, 3), 50, np.uint8)
+    for label in (None, "0.93"):
+        out = draw_box(frame, box_xywh, label=label)
+        assert out.shape == frame.shape and np.array_equal(frame, np.full((80, 120, 3), 50, np.uint8))
+        changed = np.flatnonzero(np.any(out != frame, axis=-1).any(axis=0))  # columns drawn in
+        x = np.asarray(box_xywh, dtype=np.float64)
+        if not np.isfinite(x).all() or x[2] <= 0 or x[3] <= 0 or x[0] >= 120 or x[0] + x[2] <= 0:
+            assert not changed.size
+        elif changed.size:
+            assert changed.min() >= max(round(x[0]), 0) - 2  # nothing left of the box's left edge
+    out = draw_box(frame, [5, 5, 1e13, 1e13])
+    assert np.any(out[5:7, 60] != 50) and np.all(out[10:, 10:] == 50)  # top/left edges only: the rest is off the frame

@@ -2,9 +2,11 @@
 
 import json
 import math
+import os
 from pathlib import Path
 
 import msgpack
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -450,3 +452,71 @@ def test_fit_into_a_log_file_prints_plain_progress_with_the_loss(tiny_build, tmp
     progress = [m for m in map(line.match, lines) if m]
     assert sorted({int(m[1]) for m in progress}) == [1, 2, 3]
     assert any(x.endswith(f"; run folder {run}") for x in lines)  # longer than 80 columns, on one line
+
+
+def test_a_wild_prediction_still_draws_the_validation_figure():
+    """The reproduction: a diverged model's finite box beyond int32 made cv2.rectangle raise inside the
+    validation figure; NaN, inf and inverted boxes too are now clipped or skipped."""
+    from trainer.validate import pairs_figure
+
+    crop = np.full((255, 255, 3), 90, np.uint8)
+    gt, guide = np.array([100.0, 100, 150, 150]), np.array([98.0, 99, 152, 149])
+    wild = [[1e12, 5, 1e13, 1e13], [-1e13, -1e13, 1e13, 1e13], [np.nan] * 4, [0, 0, np.inf, 10], [150, 150, 100, 100]]
+    shown = [(crop, gt, np.array(box, dtype=np.float64), gt, guide, 0.0) for box in wild]
+    figure = pairs_figure(shown, with_guide=True)
+    assert len(figure.axes) >= len(wild)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("failing", ["draw", "write"])
+def test_a_failing_validation_figure_is_a_warning_and_training_goes_on(failing, tiny_build, tmp_path, monkeypatch,
+                                                                        caplog):
+    """Drawing the validation figure raising (a box, a plotting bug) or writing it (a full disk) is
+    logged as a warning at each epoch end; validation scores, checkpoints and the export still happen."""
+    import matplotlib.figure
+    import tracker.render
+
+    def fail(*args, **kwargs):
+        raise (ValueError("Can't parse 'pt1'") if failing == "draw" else OSError(28, "No space left on device"))
+
+    if failing == "draw":
+        monkeypatch.setattr(tracker.render, "draw_box", fail)
+    else:
+        monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fail)
+    cfg = _cfg("siamrpn", [tiny_build], "train.epochs=2")  # one step per epoch, validated at each end
+    with caplog.at_level("INFO", logger="trainer.loop"):
+        result = fit(cfg, tmp_path / "run", progress=False)
+    assert result.epoch == 2 and len(result.validation) == 2
+    assert all(math.isfinite(v["iou"]) for v in result.validation)
+    assert caplog.text.count("could not write the figure") == 2 and "training goes on" in caplog.text
+    assert not list((tmp_path / "run").glob("val/*.png"))
+    assert ckpt.latest_checkpoint(tmp_path / "run") and (tmp_path / "run" / "export" / "model.safetensors").is_file()
+
+
+def test_loader_workers_are_capped_by_the_cpus_this_process_may_use(tiny_build, tmp_path, monkeypatch, caplog):
+    """data.workers = 64 in a process that may use 1 CPU: each epoch's DataLoader gets 1 worker, the run
+    says so once (not once per epoch), and torch does not warn about the worker count."""
+    import warnings
+
+    import trainer.data
+    import trainer.loop
+
+    assert trainer.data.loader_workers(64)[0] <= len(os.sched_getaffinity(0))  # the real cap, whatever it is here
+    monkeypatch.setattr(trainer.data, "usable_cpus", lambda: 1)
+    made = []
+
+    class RecordingLoader(torch.utils.data.DataLoader):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs["num_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(trainer.loop, "DataLoader", RecordingLoader)
+    cfg = _cfg("siamrpn", [tiny_build], "data.workers=64", "train.epochs=2", "train.validate=false")
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("INFO", logger="trainer.loop"):
+        warnings.simplefilter("always")
+        result = fit(cfg, tmp_path / "run", progress=False)
+    assert result.epoch == 2 and made == [1, 1]
+    assert caplog.text.count("data.workers 64 -> 1: this process may use 1 CPU") == 1
+    assert not [w for w in caught if "worker" in str(w.message)]

@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 import torch
 import torch.nn.functional as F
 
@@ -85,3 +87,45 @@ def test_loss_is_vectorised_like_per_sample_sum():
     parts = [multibox_loss(conf[i : i + 1], loc[i : i + 1], labels[i : i + 1], loc_t[i : i + 1]) for i in range(3)]
     summed = sum(p.total * p.num_positives.clamp(min=1) for p in parts) / n
     assert torch.allclose(whole.total, summed, rtol=1e-5)
+
+
+def _anchor_grid():
+    from siamcore.anchors import rpn_anchors_cxcywh
+
+    return torch.as_tensor(rpn_anchors_cxcywh(17, 8, 255), dtype=torch.float32)
+
+
+def _square_at(cx: float, cy: float, side: float) -> torch.Tensor:
+    return torch.tensor([[cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]])
+
+
+def test_off_size_targets_get_a_positive_only_with_best_positive():
+    """The size-drift cause: a target at 0.67x or 1.5x the anchors' 64 px (a tracker's box off by that
+    much) matches no anchor at IoU >= 0.55, so without SSD's best-box rule it is never a positive: the
+    head is only taught that such targets are background and never learns to measure their size."""
+    anchors = _anchor_grid()
+    for side in (64 / 1.5, 64 * 1.5):
+        gt = _square_at(131.0, 125.0, side)  # off the grid's cell centres too
+        labels, loc, iou = match_default_boxes(gt, torch.tensor([False]), anchors)
+        assert (labels == POSITIVE).sum() == 0
+        labels, loc, iou = match_default_boxes(gt, torch.tensor([False]), anchors, best_positive=True)
+        pos = (labels[0] == POSITIVE).nonzero().flatten()
+        assert len(pos) >= 1 and int(iou[0].argmax()) in pos.tolist()
+        # the regression target says how far the size is from the anchor's: log(side / 64)
+        best = int(iou[0].argmax())
+        assert loc[0, best, 2].item() == pytest.approx(math.log(side / anchors[best, 2].item()), abs=1e-5)
+
+
+def test_best_positive_never_makes_a_negative_pair_or_a_far_target_positive():
+    anchors = _anchor_grid()
+    gt = _square_at(127.5, 127.5, 64.0)
+    labels, _, _ = match_default_boxes(gt, torch.tensor([True]), anchors, best_positive=True)
+    assert (labels == POSITIVE).sum() == 0
+    tiny = _square_at(127.5, 127.5, 20.0)  # best IoU ~0.1: below iou_negative, stays background
+    labels, _, iou = match_default_boxes(tiny, torch.tensor([False]), anchors, best_positive=True)
+    assert iou.max() < 0.3 and (labels == POSITIVE).sum() == 0
+    # in-range targets keep exactly the positives of the threshold rule (the best box is among them)
+    gt = _square_at(127.5, 127.5, 60.0)
+    plain, _, _ = match_default_boxes(gt, torch.tensor([False]), anchors)
+    best, _, _ = match_default_boxes(gt, torch.tensor([False]), anchors, best_positive=True)
+    assert torch.equal(plain, best)

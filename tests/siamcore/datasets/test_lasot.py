@@ -1,14 +1,21 @@
 """LaSOT reader on a real-frame LaSOT layout (tests/conftest.py ``write_lasot``): 1-based boxes as
-OTB's, one-line flag files -> NaN and absent, class from the folder, the official split lists."""
+OTB's, one-line flag files -> NaN and absent, class from the folder, the official split lists (the root's,
+else the ones shipped with siamcore)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from siamcore.datasets import LOADERS, list_lasot, load_lasot, load_lasot_sequence, load_otb
+from siamcore.datasets.lasot import official_split_names
 
 
 def test_boxes_flags_and_class(lasot_layout, shared_data):
@@ -28,6 +35,7 @@ def test_boxes_flags_and_class(lasot_layout, shared_data):
 
 
 def test_official_split_lists(lasot_layout):
+    """The root's own lists (here not the official ones) win over the shipped lists."""
     root, _ = lasot_layout
     assert [r.name for r in list_lasot(root, "test")] == ["person-2", "swan-1"]
     assert [r.name for r in list_lasot(root, "train")] == ["dog-1", "person-1"]
@@ -35,19 +43,55 @@ def test_official_split_lists(lasot_layout):
     assert [s.name for s in LOADERS["lasot"](root, ["SWAN_1", "person-2"])] == ["swan-1", "person-2"]
 
 
-def test_missing_split_list_is_a_clear_error(lasot_layout, tmp_path):
+def test_shipped_official_lists_are_protocol_ii():
+    """The lists shipped as package data: 1120 training and 280 testing names, disjoint, 70 classes of
+    20 sequences (``<class>-1`` .. ``<class>-20``), 16 for training and 4 for testing in each."""
+    train, test = official_split_names("train"), official_split_names("test")
+    assert len(train) == len(set(train)) == 1120 and len(test) == len(set(test)) == 280
+    assert not set(train) & set(test)
+    by_class = Counter(n.rsplit("-", 1)[0] for n in train + test)
+    assert len(by_class) == 70 and set(by_class.values()) == {20}
+    assert set(Counter(n.rsplit("-", 1)[0] for n in train).values()) == {16}
+    assert set(Counter(n.rsplit("-", 1)[0] for n in test).values()) == {4}
+    assert {n.rsplit("-", 1)[1] for n in train + test} == {str(i) for i in range(1, 21)}
+    assert {"airplane-1", "person-1", "dog-1"} <= set(test) and {"airplane-2", "person-2"} <= set(train)
+
+
+def test_without_a_list_in_root_the_shipped_official_list_selects(lasot_layout, tmp_path):
+    """A root without its list files (LaSOT is downloaded class by class) uses the shipped official
+    list, keeping the listed sequences that are there; the root's own list still wins when present and
+    must name only sequences that are there."""
     root, _ = lasot_layout
     copy = tmp_path / "LaSOT"
-    shutil.copytree(root / "person", copy / "person")
-    with pytest.raises(ValueError, match=r"split 'test' needs its official list .*testing_set.txt .*280 names"):
-        list_lasot(copy, "test")
+    for cls in ("person", "swan"):  # officially person-1 is testing, person-2 training; no class "swan"
+        shutil.copytree(root / cls, copy / cls)
+    assert [r.name for r in list_lasot(copy, "train")] == ["person-2"]
+    assert [r.name for r in list_lasot(copy, "test")] == ["person-1"]
     (copy / "testing_set.txt").write_text("person-2\nzebra-3\n")
-    with pytest.raises(ValueError, match="names sequences not found .*zebra-3"):
+    with pytest.raises(ValueError, match="testing_set.txt names sequences not found .*zebra-3"):
         list_lasot(copy, "test")
+    (copy / "testing_set.txt").write_text("person-2\n")
+    assert [r.name for r in list_lasot(copy, "test")] == ["person-2"]
+    assert [r.name for r in list_lasot(copy, "train")] == ["person-2"]  # training_set.txt still absent
     with pytest.raises(ValueError, match="must be one of train, test"):
         list_lasot(copy, "val")
+    swans = tmp_path / "swans"
+    shutil.copytree(root / "swan", swans / "swan")
+    with pytest.raises(ValueError, match=r"no training_set.txt, and none of the 1120 sequences of the official"):
+        list_lasot(swans, "train")
     with pytest.raises(ValueError, match="no LaSOT sequences"):
         list_lasot(tmp_path / "LaSOT" / "person" / "person-1" / "img")
+
+
+def test_the_package_build_ships_the_lists(tmp_path):
+    """The lists are package data of the siamtrack-core wheel (not only found in this source tree)."""
+    src = Path(__file__).resolve().parents[3] / "packages" / "siamcore"
+    shutil.copytree(src, tmp_path / "siamcore", ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path / "dist"), str(tmp_path / "siamcore")], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"siamcore/datasets/lasot_training_set.txt", "siamcore/datasets/lasot_testing_set.txt"} <= set(names)
 
 
 def test_short_flag_lines_and_malformed_rows(lasot_layout, tmp_path):

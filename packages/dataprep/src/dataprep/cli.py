@@ -129,8 +129,8 @@ def build(
     split: Optional[str] = typer.Option(
         None, help="VID: train or val (default: config, else train). COCO: the annotations file "
         "instances_<split>.json in ROOT/annotations, images in ROOT/<split> (default: config, else train2017). "
-        "GOT-10k: train, val or test; LaSOT: train or test, the official lists ROOT/training_set.txt / "
-        "ROOT/testing_set.txt (default: train).",
+        "GOT-10k: train, val or test; LaSOT: train or test, the lists ROOT/training_set.txt / "
+        "ROOT/testing_set.txt, else the official ones shipped with siamtrack (default: train).",
         show_default=False,
     ),
     distractors: Optional[str] = typer.Option(

@@ -118,17 +118,25 @@ class PairsConfig:
     """Probability that a pair's exemplar comes from another sequence (flagged ``negative``)."""
 
 
+SCALE_JITTERS = ("uniform", "log-uniform")
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     search_shift_px: float = 64.0
     """Uniform target-centre shift, up to this many px at 255-px output scale, in x and y."""
     search_scale: float = 0.18
-    """Uniform scale jitter of the search window side: factor in [1 - s, 1 + s]."""
+    """Scale jitter of the search window side: factor in [1 - s, 1 + s] (``scale_jitter = "uniform"``) or in
+    [1 / (1 + s), 1 + s] uniform in log (``"log-uniform"``)."""
     exemplar_shift_px: float = 4.0
     """As ``search_shift_px`` for exemplar crops, at 127-px output scale."""
     exemplar_scale: float = 0.05
     guide_sigma: float = 0.25
     """Gaussian noise of the search guide box: sigma x box size on the centre, log-normal on the size."""
+    scale_jitter: str = "uniform"
+    """How window scale factors are drawn from ``search_scale`` / ``exemplar_scale``. ``"log-uniform"`` is
+    symmetric in log: a tracker's size error is as often x 1.5 as / 1.5, and the network must learn to
+    measure both (with ``"uniform"``, s = 0.5 gives targets 0.67-2x their usual size in the crop)."""
 
 
 @dataclass(frozen=True)
@@ -308,6 +316,8 @@ class BuildConfig:
         for k, default in (("vot", VotConfig()), ("mot17", Mot17Config()), ("limits", LimitsConfig())):
             if getattr(self, k) == default:
                 d.pop(k)
+        if self.augment.scale_jitter == AugmentConfig.scale_jitter:
+            d["augment"].pop("scale_jitter")  # added later: the default keeps earlier builds' hash
         return d
 
     def sha256(self) -> str:
@@ -489,9 +499,11 @@ def validate(cfg: BuildConfig, src: str = "config") -> BuildConfig:
     for k in ("search_shift_px", "exemplar_shift_px", "guide_sigma"):
         if getattr(a, k) < 0:
             fail(f"'augment.{k}' must be >= 0")
+    if a.scale_jitter not in SCALE_JITTERS:
+        fail(f"'augment.scale_jitter' must be one of {', '.join(SCALE_JITTERS)}, got {a.scale_jitter!r}")
     for k in ("search_scale", "exemplar_scale"):
-        if not 0.0 <= getattr(a, k) < 1.0:
-            fail(f"'augment.{k}' must be in [0, 1)")
+        if not 0.0 <= getattr(a, k) < (1.0 if a.scale_jitter == "uniform" else 4.0):
+            fail(f"'augment.{k}' must be in [0, 1) (log-uniform: [0, 4))")
     if not 1 <= cfg.output.jpeg_quality <= 100:
         fail("'output.jpeg_quality' must be in 1..100")
     if cfg.output.videos_per_shard < 0:

@@ -94,9 +94,17 @@ def _pick(u: float, items):
     return items[min(int(math.floor(u * len(items))), len(items) - 1)]
 
 
-def _jitter(rng: np.random.Generator, shift_px: float, scale: float) -> Jitter:
+def jitter_scale(u: float, scale: float, distribution: str = "uniform") -> float:
+    """The window scale factor for a uniform draw ``u`` in [-1, 1]: ``1 + u s`` (uniform) or
+    ``(1 + s) ** u`` (log-uniform: as likely to enlarge as to shrink by the same factor)."""
+    if distribution == "log-uniform":
+        return float((1.0 + scale) ** u)
+    return float(1.0 + u * scale)
+
+
+def _jitter(rng: np.random.Generator, shift_px: float, scale: float, distribution: str) -> Jitter:
     shift = rng.uniform(-1.0, 1.0, 2) * shift_px
-    return Jitter((float(shift[0]), float(shift[1])), float(1.0 + rng.uniform(-1.0, 1.0) * scale))
+    return Jitter((float(shift[0]), float(shift[1])), jitter_scale(float(rng.uniform(-1.0, 1.0)), scale, distribution))
 
 
 def plan_pairs(
@@ -120,8 +128,8 @@ def plan_pairs(
         key = pair_key(seq.uid, k)
         rng = sample_rng(seed, key)
         u_neg, u_ex, u_se, u_nseq, u_nframe = (float(u) for u in rng.random(5))
-        search_jitter = _jitter(rng, augment.search_shift_px, augment.search_scale)
-        exemplar_jitter = _jitter(rng, augment.exemplar_shift_px, augment.exemplar_scale)
+        search_jitter = _jitter(rng, augment.search_shift_px, augment.search_scale, augment.scale_jitter)
+        exemplar_jitter = _jitter(rng, augment.exemplar_shift_px, augment.exemplar_scale, augment.scale_jitter)
         guide_noise = tuple(float(v) for v in rng.standard_normal(4))
 
         negative = bool(candidates) and u_neg < pairs.p_negative

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from siamcore.atomic import write_bytes_atomic
+from siamcore.draw import draw_rect_xyxy
 from siamcore.shards import BuildInfo, open_build
 
 from dataprep.manifest import read_table
@@ -154,9 +155,9 @@ def load_records(info: BuildInfo, rows: list[dict]) -> list[dict]:
 
 
 def draw_box(image: np.ndarray, box_xyxy, color, scale: float, thickness: int = BOX_THICKNESS_PX) -> None:
-    """Draw ``box_xyxy`` (crop px) scaled by ``scale`` onto ``image`` in place (cv2 clips at the border)."""
-    x0, y0, x1, y1 = (int(round(float(v) * scale)) for v in box_xyxy)
-    cv2.rectangle(image, (x0, y0), (x1, y1), tuple(int(c) for c in color), thickness, lineType=cv2.LINE_8)
+    """Draw ``box_xyxy`` (crop px) scaled by ``scale`` onto ``image`` in place, clipped to it; a box that
+    cannot be drawn (NaN, inf, outside) draws nothing (:mod:`siamcore.draw`)."""
+    draw_rect_xyxy(image, np.asarray(box_xyxy, dtype=np.float64) * scale, color, thickness, cv2.LINE_8)
 
 
 def panel_image(crop: dict, panel: int, boxes: list[tuple[list, tuple]]) -> np.ndarray:
@@ -229,7 +230,7 @@ def render_grid(cells: list[np.ndarray], layout: Layout, title: str) -> np.ndarr
     for i, cell in enumerate(cells):
         cx, cy = layout.cell_origin(i)
         grid[cy : cy + layout.cell_h, cx : cx + layout.cell_w] = cell
-        cv2.rectangle(grid, (cx, cy), (cx + layout.cell_w - 1, cy + layout.cell_h - 1), (200, 200, 200), 1)
+        draw_rect_xyxy(grid, (cx, cy, cx + layout.cell_w, cy + layout.cell_h), (200, 200, 200), 1)
     return grid
 
 

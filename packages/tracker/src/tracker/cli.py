@@ -721,16 +721,30 @@ def drift_command(
     _write_drift(trackers, {t.name: out / folder_label(t.name) for t in trackers}, out, json_path)
 
 
+def _matching_sequences(layout: str, root: Path, names: list[str] | None, several: bool):
+    """The sequences of ``root`` named in ``names`` (all when None). With several roots a name need only
+    exist in one of them; with one, an unknown name is an error (ValueError) as elsewhere."""
+    from siamcore.datasets import load_sequences, normalise_name
+
+    if not several or not names:
+        return load_sequences(layout, root, names)
+    wanted = {normalise_name(n) for n in names}
+    return [s for s in load_sequences(layout, root) if wanted & set(s.match_keys())]
+
+
 @app.command()
 def tune(
     weights: WeightsOpt,
-    root: Annotated[Path, typer.Option(help="Sequences to tune on: your training or validation data, never the "
-                                            "sequences you report.")],
+    root: Annotated[list[Path], typer.Option(help="Sequences to tune on: your training or validation data, never the "
+                                                  "sequences you report. Repeat for several datasets (with one "
+                                                  "--layout each, or one for all).")],
     grid: Annotated[list[str], typer.Option(
         help="KEY=V1,V2,... values to try (repeat for more keys), e.g. --grid window_influence=0.2,0.3,0.4 "
              "--grid penalty_k=0.05,0.1 --grid lr=0.3,0.5. Keys: those of pipelines/track/<model>.toml.")],
-    layout: Annotated[str, typer.Option(help="Layout of --root: otb, vot, davis or tlp.")] = "otb",
-    sequences: SequencesOpt = None,
+    layout: Annotated[list[str] | None, typer.Option(
+        help="Layout of each --root: otb, vot, davis or tlp (default otb).")] = None,
+    sequences: Annotated[list[str] | None, typer.Option(
+        help="Only these sequences (repeat or comma-separate), looked up in every --root.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write the best parameters here (a --params TOML file).")] = None,
     model: ModelOpt = None,
@@ -754,17 +768,26 @@ def tune(
         if not sep or not raw:
             _fail(f"--grid expects KEY=V1,V2,..., got {item!r}")
         values[key.strip()] = [_toml_value(v) for v in raw.split(",") if v.strip()]
+    layouts = layout or ["otb"]
+    if len(layouts) not in (1, len(root)):
+        _fail(f"give one --layout for all --root folders or one per folder ({len(root)}), got {len(layouts)}")
+    wanted = _split_names(sequences)
+    seqs = []
     try:
-        seqs = load_sequences(layout, root, _split_names(sequences))
+        for folder, kind in zip(root, layouts * len(root) if len(layouts) == 1 else layouts):
+            seqs += _matching_sequences(kind, folder, wanted, several=len(root) > 1)
     except ValueError as e:
         _fail(str(e))
+    if not seqs:
+        _fail(f"no sequence of {', '.join(map(str, root))} matches --sequences {', '.join(wanted or [])}")
     tracker = _load_tracker(weights, model, params, device)
     try:
         points = param_grid(tracker.params, values)
     except ParamsError as e:
         _fail(str(e))
     frames = sum(len(s) for s in seqs)
-    console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {root}", markup=False)
+    where = ", ".join(map(str, root))
+    console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {where}", markup=False)
     with _progress("parameter sets") as progress:
         task = progress.add_task("tune", total=len(points), fps="")
         results = run_tune(tracker.model, seqs, points, on_result=lambda r: progress.update(
@@ -778,7 +801,7 @@ def tune(
     console.print(table)
     if out is not None:
         names = ", ".join(s.name for s in seqs)
-        write_bytes_atomic(out, params_toml(results[0].params, f"tracker tune: best of {len(points)} on {root} "
+        write_bytes_atomic(out, params_toml(results[0].params, f"tracker tune: best of {len(points)} on {where} "
                                                                 f"({names}): AUC {results[0].auc:.3f}").encode())
         console.print(f"best parameters -> {out} (use with --params)", markup=False)
 

@@ -17,6 +17,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from siamcore.boxes import xywh_to_xyxy
+from siamcore.draw import draw_rect_xyxy
+
 BOX_COLOUR_RGB = (255, 40, 40)
 GT_COLOUR_RGB = (40, 220, 40)
 TEXT_COLOUR_RGB = (255, 255, 255)
@@ -33,21 +36,21 @@ GIF_MAX_BYTES = 3_000_000  # above this every 2nd (3rd, ...) frame is kept, at t
 def draw_box(frame_rgb: np.ndarray, box_xywh, colour=BOX_COLOUR_RGB, label: str | None = None,
              thickness: int = 2) -> np.ndarray:
     """A copy of ``frame_rgb`` with ``box_xywh`` drawn, and an optional label in white on a tab of the
-    box's colour above it (coloured text alone is unreadable on busy backgrounds)."""
+    box's colour above it (coloured text alone is unreadable on busy backgrounds). A box that cannot be
+    drawn (NaN, inf, no pixel in the frame) draws nothing; one running off the frame is clipped
+    (:mod:`siamcore.draw`)."""
     out = frame_rgb.copy()
-    box = np.asarray(box_xywh, dtype=np.float64)
-    if np.all(np.isfinite(box)):
-        x, y, w, h = box
-        p0 = (int(round(x)), int(round(y)))
-        p1 = (int(round(x + w)) - 1, int(round(y + h)) - 1)
-        cv2.rectangle(out, p0, p1, colour, thickness, cv2.LINE_AA)
-        if label:
-            font_scale, text_thickness = text_style(out)
-            (text_w, text_h), baseline = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_thickness)
-            top = max(p0[1] - text_h - baseline - 2, 0)
-            cv2.rectangle(out, (p0[0], top), (p0[0] + text_w + 3, top + text_h + baseline + 1), colour, cv2.FILLED)
-            cv2.putText(out, label, (p0[0] + 2, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                        TEXT_COLOUR_RGB, text_thickness, cv2.LINE_AA)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, 1e308 + 1e308: skipped when drawn
+        box_xyxy = xywh_to_xyxy(np.asarray(box_xywh, dtype=np.float64))
+    drawn = draw_rect_xyxy(out, box_xyxy, colour, thickness, cv2.LINE_AA)
+    if drawn and label:
+        x0, y0 = drawn[:2]
+        font_scale, text_thickness = text_style(out)
+        (text_w, text_h), baseline = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_thickness)
+        top = max(y0 - text_h - baseline - 2, 0)
+        draw_rect_xyxy(out, (x0, top, x0 + text_w + 4, top + text_h + baseline + 2), colour, cv2.FILLED)
+        cv2.putText(out, label, (x0 + 2, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    TEXT_COLOUR_RGB, text_thickness, cv2.LINE_AA)
     return out
 
 
@@ -72,7 +75,7 @@ def draw_legend(frame_rgb: np.ndarray, entries: list[tuple[str, tuple[int, int, 
     out[:y1, :x1] = out[:y1, :x1] // 3  # darken: light text and colours stay readable on any background
     for i, (name, colour) in enumerate(entries):
         top = pad + i * row_h
-        cv2.rectangle(out, (pad, top), (pad + swatch - 1, top + swatch - 1), colour, cv2.FILLED)
+        draw_rect_xyxy(out, (pad, top, pad + swatch, top + swatch), colour, cv2.FILLED)
         cv2.putText(out, name, (2 * pad + swatch, top + text_h), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                     TEXT_COLOUR_RGB, thickness, cv2.LINE_AA)
     return out

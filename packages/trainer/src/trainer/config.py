@@ -52,7 +52,7 @@ class DataConfig:
     block_size: int = 64
     # Shuffle buffer (samples): the emission order mixes this many consecutive reads.
     shuffle_buffer: int = 1024
-    workers: int = 4
+    workers: int = 4  # DataLoader workers, capped by the CPUs the process may use (trainer.data.loader_workers)
     prefetch_factor: int = 4
     # Held-out sequences for validation (whole sequences): those named in ``val_sequences``
     # ("dataset/sequence", e.g. "davis/dog"), else those whose id hashes below ``val_fraction``, and
@@ -95,6 +95,7 @@ class LossConfig:
     alpha: float = 1.5
     negatives_per_positive: int = 3
     min_negatives: int = 10  # hard negatives kept in a sample without positives
+    best_positive: bool = False  # a target's best default box is positive when its IoU > iou_negative (SSD)
 
 
 @dataclass

@@ -34,15 +34,15 @@ from siamcore.progress import console_width, plain_progress
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
 from trainer.data import (
-    DataError, PairStream, check_bad_records, feature_inputs, model_inputs, open_sources, single_threaded_opencv,
-    worker_init,
+    DataError, PairStream, check_bad_records, feature_inputs, loader_workers, model_inputs, open_sources,
+    single_threaded_opencv, worker_init,
 )
 from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed, ranks_agree
 from trainer.loss import multibox_loss
 from trainer.feature_cache import FeatureCache, cached_batch, open_or_build
 from trainer.targets import match_default_boxes
 from trainer.track_eval import TrackEvaluator
-from trainer.validate import Validator
+from trainer.validate import Validator, pairs_figure
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     if state is not None:
         model.load_state_dict(state["model"])
     cache = _feature_cache(cfg, model, sources, run_dir, progress and di.is_main, di)
+    workers, capped = loader_workers(cfg.data.workers) if cache is None else (0, None)
+    if capped and di.is_main:
+        _warn(capped)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -327,8 +330,8 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                           for j in range(batch_in_epoch, dataset.plan.num_batches))
             else:
                 loader = DataLoader(
-                    dataset, batch_size=None, num_workers=cfg.data.workers, pin_memory=cuda,
-                    prefetch_factor=cfg.data.prefetch_factor if cfg.data.workers else None,
+                    dataset, batch_size=None, num_workers=workers, pin_memory=cuda,
+                    prefetch_factor=cfg.data.prefetch_factor if workers else None,
                     worker_init_fn=worker_init,
                     generator=torch.Generator().manual_seed(t.seed),  # never touch the global RNG
                 )
@@ -350,7 +353,7 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                 negative = batch["negative"].to(device, non_blocking=True)
                 labels, loc_targets, _ = match_default_boxes(
                     gt_xyxy, negative, model.default_boxes_cxcywh, cfg.loss.iou_positive, cfg.loss.iou_negative,
-                    model.variances,
+                    model.variances, cfg.loss.best_positive,
                 )
                 with autocast():
                     conf, loc = train_model(*inputs, features=cache is not None)
@@ -411,10 +414,9 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     result.validation.append({"epoch": epoch, "iou": v.mean_iou, "success_50": v.success_50})
                     writer.add_scalar("val/iou", v.mean_iou, step)
                     writer.add_scalar("val/success_0.5", v.success_50, step)
-                    if v.figure is not None:
-                        with atomic_path(run_dir / "val" / f"epoch_{epoch:04d}.png") as tmp:
-                            v.figure.savefig(tmp, format="png", dpi=80)  # the temp name has no suffix
-                        writer.add_figure("val/pairs", v.figure, step)
+                    if v.shown:
+                        _write_figure(lambda: pairs_figure(v.shown, eval_model.needs_guide),
+                                      run_dir / "val" / f"epoch_{epoch:04d}.png", writer, "val/pairs", step)
                     bar.note(f"epoch {epoch}: validation IoU {v.mean_iou:.3f} on {v.pairs} held-out pairs")
                     set_train_mode(model)
                 save("epoch end")
@@ -518,6 +520,25 @@ class _Interval:
         }
         self.reset()
         return scalars
+
+
+def _write_figure(make_figure, path: Path, writer, tag: str, step: int) -> None:
+    """Draw a figure and write it to ``path`` (PNG) and to TensorBoard under ``tag``. Any error in
+    doing so (a diverged model's boxes, a full disk, a plotting library's bug) is a warning and the
+    run goes on: a picture must never end a training run."""
+    figure = None
+    try:
+        figure = make_figure()
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format="png", dpi=80)  # the temp name has no suffix
+        writer.add_figure(tag, figure, step)
+    except Exception as exc:  # noqa: BLE001  (whatever went wrong, the weights are unaffected)
+        _warn(f"could not write the figure {path} ({type(exc).__name__}: {exc}); training goes on")
+    finally:
+        if figure is not None:
+            import matplotlib.pyplot as plt  # imported by make_figure already, with its backend chosen
+
+            plt.close(figure)
 
 
 def _warn(text: str) -> None:

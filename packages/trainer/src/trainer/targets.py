@@ -2,8 +2,12 @@
 
 A default box is *positive* when its IoU with the target is ``>= iou_positive`` (0.55), *negative*
 when ``<= iou_negative`` (0.3) and *ignored* in between. A negative pair (the exemplar shows another
-object) has no positives: every default box is a negative. There is no "best box is always positive"
-rule (the author's code had none). Regression targets use the shared :func:`siamcore.encoding.encode`.
+object) has no positives: every default box is a negative. The author's code had no "best box is always
+positive" rule; ``best_positive`` adds SSD's: a target's best-overlapping default box is positive when its
+IoU is above ``iou_negative``. Without it, a target that is 0.67x or 1.5x the anchors' size (IoU <= 0.45
+with a same-shape anchor) has no positive at all: it is only ever taught as background, so a tracker
+whose box is off by that much is pushed further off instead of back. Regression targets use the shared
+:func:`siamcore.encoding.encode`.
 
 Pure torch, vectorised over the batch, no I/O.
 """
@@ -25,6 +29,7 @@ def match_default_boxes(
     iou_positive: float = 0.55,
     iou_negative: float = 0.3,
     variances=(1.0, 1.0),
+    best_positive: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Labels and regression targets for a batch.
 
@@ -38,6 +43,10 @@ def match_default_boxes(
     iou = iou_matrix_xyxy(gt_xyxy, cxcywh_to_xyxy(priors))  # [B, N]
     negative_pair = negative_pair.to(device=gt_xyxy.device, dtype=torch.bool)[:, None]
     positive = (iou >= iou_positive) & ~negative_pair
+    if best_positive and iou.shape[1] > 0:
+        best_iou, best = iou.max(dim=1, keepdim=True)
+        is_best = torch.zeros_like(positive).scatter_(1, best, True)
+        positive |= is_best & (best_iou > iou_negative) & ~negative_pair
     negative = (iou <= iou_negative) | negative_pair
     labels = torch.full_like(iou, IGNORE, dtype=torch.int64)
     labels[negative] = NEGATIVE

@@ -25,7 +25,7 @@ class ValidationResult:
     mean_iou: float
     success_50: float  # fraction of pairs with IoU > 0.5
     pairs: int
-    figure: object | None  # matplotlib Figure, or None
+    shown: list[tuple]  # what pairs_figure draws: the first ``grid`` pairs, with their boxes and IoU
 
 
 class Validator:
@@ -71,12 +71,11 @@ class Validator:
                     )
         model.train(was_training)
         all_iou = torch.cat(ious) if ious else torch.zeros(0)
-        figure = pairs_figure(shown, model.needs_guide) if shown else None
         return ValidationResult(
             mean_iou=float(all_iou.mean()) if len(all_iou) else float("nan"),
             success_50=float((all_iou > 0.5).float().mean()) if len(all_iou) else float("nan"),
             pairs=len(all_iou),
-            figure=figure,
+            shown=shown,
         )
 
 
@@ -99,7 +98,7 @@ def pairs_figure(shown: list[tuple], with_guide: bool):
         boxes = [(gt, (0, 255, 0)), (pred, (255, 0, 0)), (prior, (0, 191, 255))]
         if with_guide:
             boxes.append((guide, (255, 255, 0)))
-        for box_xyxy, colour_rgb in boxes:  # draw_box skips non-finite boxes
+        for box_xyxy, colour_rgb in boxes:  # draw_box clips wild boxes and skips non-finite ones
             image = draw_box(image, xyxy_to_xywh(np.asarray(box_xyxy, dtype=np.float64)), colour_rgb)
         ax.imshow(image)
         ax.set_title(f"IoU {iou:.2f}", fontsize=9)

@@ -1,7 +1,8 @@
 """LaSOT as training pairs, through :mod:`siamcore.datasets.lasot`: ``ROOT/<class>/<class>-<n>/img/%08d.jpg``
 + ``groundtruth.txt`` (1-based, as OTB), fully occluded / out-of-view frames never used, the class is the
-folder's. ``--split`` train (the default) or test selects by the official lists ``ROOT/training_set.txt``
-/ ``ROOT/testing_set.txt`` (a clear error naming the file when it is missing). See
+folder's. ``--split`` train (the default) or test selects by the lists ``ROOT/training_set.txt`` /
+``ROOT/testing_set.txt``, else by the official ones shipped with siamcore (the sequences of them that
+are in ROOT: LaSOT is downloaded class by class). See
 :mod:`dataprep.sources.folders` for the adaptation."""
 
 from __future__ import annotations

@@ -11,8 +11,12 @@ from 1, the class = the parent folder's name, ``csv.reader(f)`` first line for t
 - **Splits.** The official protocol-II split lists the sequence names one per line: the
   280-sequence ``testing_set.txt`` and the 1120-sequence ``training_set.txt`` (the files of the LaSOT
   download and evaluation toolkit; pytracking ships the training list as
-  ``ltr/data_specs/lasot_train_split.txt``). They are looked up in ``ROOT``; ``split=None`` lists every
-  sequence folder.
+  ``ltr/data_specs/lasot_train_split.txt`` and the testing names in its evaluation code). A list in
+  ``ROOT`` wins (a re-cut split is the user's to make); without one the official list shipped here as
+  package data (``lasot_training_set.txt`` / ``lasot_testing_set.txt``) is used, because LaSOT is
+  downloaded class by class and most copies hold neither file or only the testing one. With the
+  shipped list the sequences of the split that are in ``ROOT`` are used (a partial download trains);
+  a ``ROOT`` list must name only sequences that are there. ``split=None`` lists every sequence folder.
 - **Coordinates.** LaSOT's evaluation toolkit is MATLAB, built on the OTB toolkit, and its ground
   truth uses OTB's 1-based pixel indices: 1 is subtracted from ``x, y`` as for OTB
   (:mod:`siamcore.datasets.otb`).
@@ -21,6 +25,7 @@ from 1, the class = the parent folder's name, ``csv.reader(f)`` first line for t
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -81,32 +86,47 @@ def load_lasot_sequence(folder: Path) -> Sequence:
                     attributes=[t for t, f in tags.items() if f.any()], frame_tags=tags)
 
 
-def split_names(root: Path, split: str) -> list[str]:
-    """The sequence names of an official split list in ``root`` (ValueError naming the file expected)."""
+def _read_names(text: str) -> list[str]:
+    return [n.strip() for n in text.splitlines() if n.strip()]
+
+
+def official_split_names(split: str) -> list[str]:
+    """The official LaSOT ``split`` list shipped with siamcore (module doc: Splits)."""
     if split not in SPLIT_FILES:
         raise ValueError(f"LaSOT split must be one of {', '.join(SPLIT_FILES)}, got {split!r}")
+    return _read_names((resources.files(__package__) / f"lasot_{SPLIT_FILES[split]}").read_text(encoding="utf-8"))
+
+
+def split_names(root: Path, split: str) -> tuple[list[str], Path | None]:
+    """The names of ``split`` and the list file of ``root`` they came from, or None when ``root`` has no
+    such file and the shipped official list is used."""
+    names = official_split_names(split)  # checks the split name
     path = Path(root) / SPLIT_FILES[split]
-    if not path.is_file():
-        raise ValueError(f"LaSOT split {split!r} needs its official list {path} (one sequence name per line; "
-                         f"{'280' if split == 'test' else '1120'} names)")
-    return [n.strip() for n in path.read_text(encoding="utf-8").splitlines() if n.strip()]
+    if path.is_file():
+        return _read_names(path.read_text(encoding="utf-8")), path
+    return names, None
 
 
 def list_lasot(root: Path, split: str | None = None) -> list[SequenceRef]:
     """The LaSOT sequences under ``root`` (``<class>/<class>-<n>`` folders), those of the official
-    ``split`` list when given; sorted by name. ValueError when there are none, or when the split list
-    is missing or names a sequence that is not there."""
+    ``split`` list when given (``root``'s own list, else the shipped one: module doc); sorted by name.
+    ValueError when there are none, or when ``root``'s list names a sequence that is not there."""
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"LaSOT root {root} is not a folder")
     if split is not None:
-        names = split_names(root, split)
+        names, list_file = split_names(root, split)
         folders = [root / n.rsplit("-", 1)[0] / n for n in names]
         missing = [f.name for f in folders if not is_lasot_sequence(f)]
-        if missing:
-            raise ValueError(f"{root / SPLIT_FILES[split]} names sequences not found as <class>/<class>-<n>/ "
+        if missing and list_file is not None:
+            raise ValueError(f"{list_file} names sequences not found as <class>/<class>-<n>/ "
                              f"with img/ and {GT_FILE}: {', '.join(missing[:10])}"
                              + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""))
+        absent = set(missing)  # only with the shipped list: a partial download uses what it has
+        folders = [f for f in folders if f.name not in absent]
+        if not folders and list_file is None:
+            raise ValueError(f"{root}: no {SPLIT_FILES[split]}, and none of the {len(names)} sequences of the "
+                             f"official LaSOT {split!r} list is there as <class>/<class>-<n>/ with img/ and {GT_FILE}")
     else:
         folders = [s for c in root.iterdir() if c.is_dir() for s in c.iterdir() if is_lasot_sequence(s)]
     if not folders:
