@@ -89,20 +89,17 @@ def train_on_synthetic_data(shards: Path, data: Path, run_dir: Path) -> list[Pat
 
 
 def train_on_real_data(siamfc: Path) -> list[Path]:
-    """A SiamRPN head on the frozen real SiamFC trunk, trained on the shared folder's 15 videos and
-    coco128 (fewer pairs than `make train-cpu`), then shown on held-out OTB sequences."""
+    """A SiamRPN head on the frozen real SiamFC trunk, trained on the shared folder's training data (the
+    recipe's builds with a quarter of `make train-cpu`'s pairs), then shown on held-out OTB sequences."""
     import tomllib
+
+    from train_cpu import build_args  # scripts/train_cpu.py: the recipe's builds, here with a quarter of its pairs
 
     recipe = tomllib.loads((REPO / "pipelines" / "cpu" / "recipe.toml").read_text())
     folders = []
     for b in recipe["build"]:
-        folder = OUT / "shards" / "real" / b["name"]
-        args = ["dataprep", "build", "--config", b["config"], "--root", SHARED / b["root"], "--out", folder,
-                "--no-progress", "--pairs-per-sequence", "1" if b["dataset"] == "coco" else "50"]
-        if b["dataset"] != "coco":
-            args += ["--dataset", b["dataset"], "--distractors", f"coco:{SHARED / recipe['distractors']}"]
-        run(*args)
-        folders.append(folder)
+        folders.append(OUT / "shards" / "real" / b["name"])
+        run(*build_args(b, recipe, folders[-1], pairs_fraction=0.25))
     steps = STEPS or "600"
     run_dir = OUT / "runs" / "siamrpn-real"
     shutil.rmtree(run_dir, ignore_errors=True)

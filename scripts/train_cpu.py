@@ -47,20 +47,27 @@ def run(*args, quiet_output: bool = False) -> None:
                    stdout=subprocess.DEVNULL if quiet_output else None)
 
 
+def build_args(b: dict, recipe: dict, folder: Path, pairs_fraction: float = 1.0) -> list:
+    """The `dataprep build` command of one `[[build]]` entry of the recipe into ``folder``, with
+    ``pairs_fraction`` of its pairs per sequence (at least 1; `make demo` takes a quarter)."""
+    # --overwrite: the recipe owns these folders; a build of the same config still resumes, one of an
+    # earlier recipe (changed pairs or jitter) is replaced instead of refused.
+    args = ["dataprep", "build", "--config", REPO / b["config"], "--root", SHARED / b["root"], "--out", folder,
+            "--no-progress", "--overwrite"]
+    if b["dataset"] != "coco":
+        args += ["--dataset", b["dataset"], "--distractors", f"coco:{SHARED / recipe['distractors']}"]
+    pairs = b.get("pairs_per_sequence") or tomllib.loads((REPO / b["config"]).read_text())["pairs"]["per_sequence"]
+    args += ["--pairs-per-sequence", max(1, round(pairs * pairs_fraction))]
+    if b.get("exclude_holdout"):
+        args += ["--exclude-sequences", ",".join(recipe["holdout"]["sequences"])]
+    return args
+
+
 def build_shards(recipe: dict, out: Path) -> list[Path]:
     folders = []
     for b in recipe["build"]:
-        folder = out / "shards" / b["name"]
-        args = ["dataprep", "build", "--config", REPO / b["config"], "--root", SHARED / b["root"], "--out", folder,
-                "--no-progress"]
-        if b["dataset"] != "coco":
-            args += ["--dataset", b["dataset"], "--distractors", f"coco:{SHARED / recipe['distractors']}"]
-        if "pairs_per_sequence" in b:
-            args += ["--pairs-per-sequence", b["pairs_per_sequence"]]
-        if b.get("exclude_holdout"):
-            args += ["--exclude-sequences", ",".join(recipe["holdout"]["sequences"])]
-        run(*args, quiet_output=True)
-        folders.append(folder)
+        folders.append(out / "shards" / b["name"])
+        run(*build_args(b, recipe, folders[-1]), quiet_output=True)
     return folders
 
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from tracker.cli import app
 from tracker.datasets import load_otb
-from tracker.metrics import overlaps
+from tracker.metrics import overlaps, sequence_curves
 from tracker.models import TINY_CONFIGS, create_model
 from tracker.onnx_export import SIDECAR, example_inputs
 from tracker.online import build_tracker
@@ -119,10 +119,17 @@ def test_siamfc_export_matches_torch(tmp_path, shared_data_or_none):
     assert_close(ort_model.score(ort_model.template(x["exemplar"]), x["search"][:1]), ref, "siamfc batch 1")
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("case", list(CASES))
 def test_rpn_family_export_matches_torch_and_tracks_alike(case, tmp_path, shared_data_or_none):
-    """Random weights (the graph, not the values, is under test); then the same tracker class on both
-    backends over 12 real frames: the guides (SiamConcatRPN) and the post-processing are the tracker's."""
+    """Random weights (the graph, not the values, is under test): the raw outputs match within the stated
+    tolerance (``check_export_matches_torch``); then the same tracker class on both backends over 12 real
+    frames: the guides (SiamConcatRPN) and the post-processing are the tracker's.
+
+    Tracks are compared on agreement over the early frames and overall, not frame by frame to the end:
+    random weights give nearly flat score maps, where a rounding difference of another CPU's kernels can
+    flip a late peak (measured on an AVX-512 EPYC: IoU 1.0 for 8 frames, then one frame at 0.32, then 0.97),
+    and each backend then tracks from a slightly different box."""
     name, config = CASES[case]
     torch.manual_seed(0)
     model = randomised(create_model(name, **config))
@@ -136,7 +143,10 @@ def test_rpn_family_export_matches_torch_and_tracks_alike(case, tmp_path, shared
         tracker.init(frames[0], seq.gt_xywh[0])
         boxes.append(np.array([tracker.track(f)[0] for f in frames[1:]]))
     iou = overlaps(boxes[0], boxes[1])
-    assert iou.min() >= 0.99, f"{case}: IoU between backends per frame {np.round(iou, 4)}"
+    shown = f"{case}: IoU between backends per frame {np.round(iou, 4)}"
+    assert iou[:4].min() >= 0.99 and np.median(iou) >= 0.99, shown
+    auc = [sequence_curves(np.vstack([seq.gt_xywh[:1], b]), seq.gt_xywh[:12]).auc for b in boxes]
+    assert abs(auc[0] - auc[1]) <= 0.1, (shown, auc)  # at most one frame of 12 tracked differently
 
 
 @pytest.fixture

@@ -62,17 +62,21 @@ def test_every_model_trains_a_few_steps(model, tiny_build, tmp_path):
 # (steps, lr, extra overrides, total-loss factor, regression-loss factor). The seed's hard negative
 # mining always picks the currently hardest negatives, so the confidence loss of the SSD-style
 # models first plateaus near 4 x ln 2 before it drops (SiamBroadcastRPN drops ~50x by step 50 at
-# this width; SiamConcatRPN later): their regression loss is checked as well.
+# this width; SiamConcatRPN later): their regression loss is checked as well. The factors are what
+# holds on every CPU kernel set measured (ATEN_CPU_CAPABILITY default / avx2 / avx512, two CPUs), not
+# one machine's run: SiamConcatRPN's regression loss fell 2.2x (AVX-512 EPYC), 3.1x (another AVX-512
+# machine) and 4.7x (default kernels) over the same 40 steps, so 1.5x is asserted.
 OVERFIT = {
     "siambroadcastrpn": (50, 3e-3, ["model.args.backbone_width=16", "model.args.channels=32",
                                     "model.args.block_channels=16"], 5.0, None),
-    "siamconcatrpn": (40, 3e-3, ["optim.warmup_steps=0"], 1.3, 4.0),
+    "siamconcatrpn": (40, 3e-3, ["optim.warmup_steps=0"], 1.3, 1.5),
     # SiamRPN at the seed's lr 1e-3 (its correlations batch-normalised, see tracker.models.siamrpn):
     # 7.3 -> 2.8 in 30 steps (the same plateau), regression loss 0.067 -> 0.021.
     "siamrpn": (30, 1e-3, [], 2.0, 2.0),
 }
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("model", list(OVERFIT))
 def test_overfits_a_small_fixed_set(model, tmp_path):
     """Four fixed pairs (one per sequence, no augmentation, batch 4): the losses fall by the stated factors."""
@@ -293,11 +297,14 @@ def test_backbone_weights_and_freezing(shared_data, tiny_build, tmp_path):
         fit(_cfg("siamrpn", [tiny_build], "model.freeze=['backbone.nothing']"), tmp_path / "r2", progress=False)
 
 
+@pytest.mark.numerics
 def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path):
     """On four fixed pairs, the boxes decoded at the matched (positive) anchors overlap the target
     better than the anchors themselves after 30 steps: the regression head learns from the start.
     With a randomly initialised regression layer they start (and stay, for hundreds of steps) far
-    worse than the anchors (measured: IoU 0.02 against 0.79)."""
+    worse than the anchors (measured: IoU 0.02 against 0.79). The gain after 30 steps is small and
+    depends on the CPU's kernels (+0.008 with ATEN_CPU_CAPABILITY=default, +0.023 with AVX-512), so
+    the test asserts the direction, not a margin."""
     from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
     from siamcore.encoding import decode
     from trainer.data import model_inputs
@@ -329,7 +336,7 @@ def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path
     from tracker.weights import load_model
 
     anchor_iou, decoded_iou = positive_ious(load_model(tmp_path / "run" / "export" / "model.safetensors"))
-    assert decoded_iou > anchor_iou + 0.03, (anchor_iou, decoded_iou)
+    assert decoded_iou > anchor_iou, (anchor_iou, decoded_iou)
 
 
 def test_warm_up_and_trunk_learning_rate():
