@@ -18,6 +18,13 @@ Passes of the two backends alternate (torch, onnxruntime, torch, ...) and each k
 a burst of load from other processes hits both alike; a last table gives ``fps onnxruntime / fps torch``
 per model (the issue's target: >= 1.3 for SiamFC and SiamRPN on 2 cores).
 
+On a busy machine (``--busy N``): each model is timed again beside N processes that each keep a core busy,
+and a last table gives idle fps, busy fps and the fraction kept per backend; ``--versus-spinning`` then runs
+the same in a child process whose idle threads spin (``--spinning``: libgomp's and onnxruntime's defaults,
+the tracker before :func:`siamcore.cpus.choose_openmp_waiting`) and puts both side by side:
+
+    python benchmarks/tracker_fps.py --models siamfc,siamrpn --busy 1 --versus-spinning
+
 The table is printed at the end (one progress line per model before it); with the defaults the
 four models take about a minute on 2 idle cores.
 
@@ -33,21 +40,34 @@ depend on the weights values). Run it alone on the machine for numbers worth rec
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-import torch
+from siamcore.cpus import choose_openmp_waiting
 
-from tracker.datasets import load_otb_folder, load_vot_sequence, read_image_rgb
-from siamcore.datasets.otb import is_otb_sequence  # the readers moved to siamcore
-from siamcore.datasets.vot import is_vot_sequence
-from tracker.models import count_flops, create_model, list_models
-from tracker.online import build_tracker
-from tracker.weights import load_model
+# OpenMP reads its wait policy when torch loads, so it is settled before the import. --spinning: libgomp's
+# own default (spin 300,000 iterations after each parallel region), i.e. the tracker before it asked for
+# passive waiting.
+SPINNING = "--spinning" in sys.argv
+if SPINNING:
+    os.environ.pop("OMP_WAIT_POLICY", None)
+choose_openmp_waiting(passive=not SPINNING)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from tracker.datasets import load_otb_folder, load_vot_sequence, read_image_rgb  # noqa: E402
+from siamcore.datasets.otb import is_otb_sequence  # noqa: E402  the readers moved to siamcore
+from siamcore.datasets.vot import is_vot_sequence  # noqa: E402
+from tracker.models import count_flops, create_model, list_models  # noqa: E402
+from tracker.online import build_tracker  # noqa: E402
+from tracker.weights import load_model  # noqa: E402
 
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
@@ -148,13 +168,62 @@ def measure(trackers: dict, paths: list[Path], box0, repeats: int, budget_s: flo
     return {k: (n / t, n / total) for k, (t, total) in best.items()}
 
 
+class BusyProcesses:
+    """``n`` processes that each keep one core busy (``while True: pass``), as a camera grabber, a UI or
+    another user's job would, for as long as the ``with`` block lasts."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(self.n)]
+        time.sleep(0.5 if self.n else 0.0)  # let the scheduler spread them
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+
 def onnxruntime_tracker(model, folder: Path, threads: int):
-    """The same model exported to ``folder`` and loaded on the onnxruntime backend."""
+    """The same model exported to ``folder`` and loaded on the onnxruntime backend (idle pool threads
+    spinning with ``--spinning``, as before the tracker asked for passive waiting)."""
     from tracker.onnx_export import export_onnx
     from tracker.onnx_runtime import load_onnx_tracker
 
     export_onnx(model, folder, check=False)
-    return load_onnx_tracker(folder, threads=threads)
+    return load_onnx_tracker(folder, threads=threads, spinning=SPINNING)
+
+
+def print_busy_table(rows: list[dict], busy: int, baseline: list[dict] | None = None) -> None:
+    """Idle and busy ``track()`` fps and the fraction kept; with ``baseline`` (the same run with spinning
+    threads) also the idle ratio and the kept fraction before."""
+    print(f"\nbeside {busy} busy process(es): track() fps idle / busy (target: kept >= 0.45 with 1 busy on 2 cores)")
+    head = f"{'model':<18}{'backend':<13}{'idle':>7}{'busy':>7}{'kept':>7}"
+    if baseline:
+        head += f"{'spin idle':>11}{'spin busy':>11}{'spin kept':>11}{'idle vs spin':>14}"
+    print(head)
+    before = {(r["model"], r["backend"]): r for r in baseline or []}
+    for r in rows:
+        line = f"{r['model']:<18}{r['backend']:<13}{r['fps']:7.1f}{r['fps_busy']:7.1f}{r['fps_busy'] / r['fps']:7.2f}"
+        b = before.get((r["model"], r["backend"]))
+        if b:
+            line += (f"{b['fps']:11.1f}{b['fps_busy']:11.1f}{b['fps_busy'] / b['fps']:11.2f}"
+                     f"{r['fps'] / b['fps']:13.2f}x")
+        print(line)
+
+
+def run_spinning_baseline() -> list[dict]:
+    """This benchmark again in a child process with ``--spinning`` (the wait policy is fixed at torch's
+    import); its rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "spinning.json"
+        argv = [a for a in sys.argv[1:] if a != "--versus-spinning"]
+        print("\n--- the same with spinning threads (before passive waiting), in a child process ---", flush=True)
+        subprocess.run([sys.executable, __file__, *argv, "--spinning", "--json", str(out)], check=True)
+        return json.loads(out.read_text())
 
 
 def onnxruntime_available() -> bool:
@@ -180,6 +249,14 @@ def main() -> None:
     parser.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     parser.add_argument("--backends", default="torch,onnxruntime",
                         help="torch and/or onnxruntime (CPU only; skipped when onnxruntime is not installed)")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="also time each model beside this many busy processes and print the fraction kept")
+    parser.add_argument("--spinning", action="store_true",
+                        help="idle threads spin between parallel regions (libgomp's and onnxruntime's defaults, "
+                             "the tracker before passive waiting); read before torch is imported")
+    parser.add_argument("--versus-spinning", action="store_true",
+                        help="then run the same with --spinning in a child process and compare (needs --busy)")
+    parser.add_argument("--json", type=Path, help="write the rows (fps idle and busy) to this file")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -191,7 +268,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         label, paths, boxes = load_frames(args.source, args.frames, Path(tmp))
         first = read_image_rgb(paths[0])
-        print(f"torch {torch.__version__}, {args.threads} CPU thread(s), frames: {label}, {len(paths)} timed")
+        waiting = "spinning" if SPINNING else f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}"
+        print(f"torch {torch.__version__}, {args.threads} CPU thread(s), {waiting}, frames: {label}, "
+              f"{len(paths)} timed")
+        records = []
         for device in devices:
             peak = 0.0
             rows = []
@@ -209,6 +289,13 @@ def main() -> None:
                 for backend, (fps_track, fps_decode) in fps.items():
                     rows.append((name, backend, weights, flops, fps_track, fps_decode))
                 print(f"  [{device}] {name}: " + ", ".join(f"{b} {f[0]:.1f} fps" for b, f in fps.items()), flush=True)
+                if args.busy > 0:
+                    with BusyProcesses(args.busy):
+                        fps_busy = measure(trackers, paths, boxes[0], args.repeats, args.budget_s)
+                    print(f"  [{device}] {name} beside {args.busy} busy: "
+                          + ", ".join(f"{b} {f[0]:.1f} fps" for b, f in fps_busy.items()), flush=True)
+                    records += [{"model": name, "backend": b, "device": str(device), "fps": fps[b][0],
+                                 "fps_busy": fps_busy[b][0]} for b in fps]
                 del tracker, trackers, model
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -229,6 +316,13 @@ def main() -> None:
                 for name, f in pairs.items():
                     print(f"{name:<18}{f['onnxruntime'] / f['torch']:6.2f}x  "
                           f"({f['onnxruntime']:.1f} vs {f['torch']:.1f} fps)")
+
+        if args.busy > 0:
+            baseline = run_spinning_baseline() if args.versus_spinning else None
+            print_busy_table(records, args.busy, baseline)
+        if args.json:
+            args.json.write_text(json.dumps(records, indent=1))
+
 
 if __name__ == "__main__":
     main()

@@ -241,3 +241,16 @@ except ImportError as e:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "ERROR" in out.stdout and "pip install onnxruntime" in out.stdout and "siamtrack-tracker[onnx]" in out.stdout
+
+
+def test_onnxruntime_threads_fit_the_usable_cpus_and_wait_passively():
+    ort = pytest.importorskip("onnxruntime")
+    from siamcore.cpus import usable_cpus
+    from tracker.onnx_runtime import session_options
+
+    opts = session_options(ort)
+    assert opts.intra_op_num_threads == usable_cpus()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    spinning = session_options(ort, threads=3, spinning=True)
+    assert spinning.intra_op_num_threads == 3
+    assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"

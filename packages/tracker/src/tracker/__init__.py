@@ -8,3 +8,9 @@
   :mod:`tracker.render` (annotated H.264 mp4 / compact GIF), :mod:`tracker.interactive` (``--select``);
   :mod:`tracker.cli` is the ``tracker`` command.
 """
+
+from siamcore.cpus import choose_openmp_waiting
+
+# Before anything imports torch: OpenMP threads that sleep instead of spinning between parallel regions
+# keep the tracker's speed when other processes share the cores (siamcore.cpus explains and measures it).
+choose_openmp_waiting(passive=True)

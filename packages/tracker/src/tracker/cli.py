@@ -40,7 +40,9 @@ ModelOpt = Annotated[
 ]
 ParamsOpt = Annotated[Path | None, typer.Option(help="Tracking hyper-parameters TOML (pipelines/track/<model>.toml).")]
 DeviceOpt = Annotated[str, typer.Option(help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1.")]
-ThreadsOpt = Annotated[int, typer.Option(help="CPU threads for torch (0 = torch's default).")]
+ThreadsOpt = Annotated[int, typer.Option(
+    help="CPU threads for the network (0 = the CPUs this process may use: its affinity mask and cgroup quota, "
+         "not the machine's count).")]
 BACKENDS = ("torch", "onnxruntime")
 BackendOpt = Annotated[str, typer.Option(
     help="Network backend: torch, or onnxruntime (CPU; --weights is then a folder written by "
@@ -68,8 +70,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
 def _setup_torch(threads: int, device: str) -> None:
     import torch
 
-    if threads > 0:
-        torch.set_num_threads(threads)
+    from siamcore.cpus import usable_cpus
+
+    torch.set_num_threads(threads if threads > 0 else usable_cpus())
     if device.startswith("cuda") and not torch.cuda.is_available():
         _fail(f"--device {device} asked for but CUDA is not available; use --device cpu")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from siamcore.cpus import usable_cpus
 from siamcore.crop import View
 
 from .onnx_export import FORMAT, FORMAT_VERSION, SIDECAR
@@ -64,14 +65,20 @@ def read_export(path: Path) -> tuple[Path, dict]:
     return folder, info
 
 
-def session_options(ort, threads: int = 0):
-    """Sequential execution on ``threads`` intra-op threads (0: onnxruntime's default), all graph
-    optimisations (constant folding, conv + activation fusion, NCHWc layouts on x86)."""
+def session_options(ort, threads: int = 0, spinning: bool = False):
+    """Sequential execution on ``threads`` intra-op threads (0: the CPUs this process may use,
+    :func:`siamcore.cpus.usable_cpus`, where onnxruntime would count the machine's cores), all graph
+    optimisations (constant folding, conv + activation fusion, NCHWc layouts on x86).
+
+    ``spinning=False``: idle pool threads sleep instead of spinning between operators, as torch's OpenMP
+    threads do here (:func:`siamcore.cpus.choose_openmp_waiting`): a spinning thread takes the core
+    that another process, or the other backend, needs (``benchmarks/tracker_fps.py --busy``)."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.intra_op_num_threads = max(0, int(threads))
+    opts.intra_op_num_threads = int(threads) if threads > 0 else usable_cpus()
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return opts
 
 
@@ -98,7 +105,7 @@ class OnnxModel:
     ``detect`` / ``score`` return torch tensors, as the torch models do.
     """
 
-    def __init__(self, path: Path, threads: int = 0):
+    def __init__(self, path: Path, threads: int = 0, spinning: bool = False):
         ort = import_onnxruntime()
         self.folder, self.info = read_export(path)
         info = self.info
@@ -108,7 +115,7 @@ class OnnxModel:
         if "default_boxes" in info:
             self.default_boxes_cxcywh = torch.from_numpy(np.load(self.folder / info["default_boxes"]["file"]))
             self.variances = tuple(float(v) for v in info["variances"])
-        opts = session_options(ort, threads)
+        opts = session_options(ort, threads, spinning)
         self.sessions = {}
         for role, graph in info["graphs"].items():
             try:
@@ -152,13 +159,13 @@ class OnnxModel:
         return torch.from_numpy(self._detect(template, search)[0])
 
 
-def load_onnx_tracker(path: Path, params_path: Path | None = None, threads: int = 0):
+def load_onnx_tracker(path: Path, params_path: Path | None = None, threads: int = 0, spinning: bool = False):
     """The online tracker of an ONNX export: its model's tracker class with the sidecar's tracking
     parameters (or ``params_path``'s, as ``--params`` does for torch weights)."""
     from .online import build_tracker
     from .online.params import default_params, load_params, params_from_dict
 
-    model = OnnxModel(path, threads)
+    model = OnnxModel(path, threads, spinning)
     if params_path is not None:
         params = load_params(params_path, model.name)
     else:

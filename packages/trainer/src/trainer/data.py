@@ -19,7 +19,6 @@ loop counts them and stops past ``data.max_bad_fraction`` (:func:`check_bad_reco
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from siamcore.cpus import usable_cpus
 from siamcore.schema import SchemaError, unpack, view_signature
 from siamcore.shards import BuildInfo, ShardDamagedError, ShardReader, check_shard_file, open_build
 from tracker.models import box_mask
@@ -427,25 +427,8 @@ def single_threaded_opencv() -> None:
     cv2.setNumThreads(1)
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may use: its affinity mask (taskset, a batch job's cpuset), lowered by its
-    cgroup v2 CPU quota (``docker --cpus``, a Kubernetes limit). ``os.cpu_count()`` counts the machine's."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    try:
-        group = Path("/proc/self/cgroup").read_text().split("0::", 1)[1].split("\n", 1)[0].strip("/")
-        quota, period = (Path("/sys/fs/cgroup") / group / "cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, IndexError, ValueError):  # no cgroup v2, or no quota
-        pass
-    return cpus
-
-
 def loader_workers(requested: int) -> tuple[int, str | None]:
-    """``data.workers`` capped by :func:`usable_cpus`, and the line that says so (None when not capped).
+    """``data.workers`` capped by :func:`siamcore.cpus.usable_cpus`, and the line that says so (None when not capped).
     More workers than CPUs only take turns on them while each holds its prefetched batches in memory,
     and torch would warn about it at every epoch; the batches do not depend on the number of workers."""
     cpus = usable_cpus()
