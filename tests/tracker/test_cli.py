@@ -227,6 +227,27 @@ def test_run_on_a_frame_folder_writes_boxes_and_video(tmp_path, siamrpn_run, suf
     assert result.exit_code == 2 and ".mp4" in result.text
 
 
+def test_run_refuses_an_out_that_is_a_folder_or_unwritable_before_tracking(tmp_path, siamrpn_run):
+    make_otb(tmp_path / "otb", count=5)
+    frames = tmp_path / "otb" / "Walk" / "img"
+    folder = tmp_path / "d"
+    folder.mkdir()
+    result = invoke("run", "--weights", siamrpn_run, "--source", frames, "--init", "20,30,20,24", "--out", folder)
+    assert result.exit_code == 2 and "--out" in result.text and "is a folder" in result.text, result.output
+    assert "tracks" not in result.text and "frames, tracker" not in result.text  # refused before any work
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: nothing to show here
+            return
+        result = invoke("run", "--weights", siamrpn_run, "--source", frames, "--init", "20,30,20,24",
+                        "--out", locked / "sub" / "boxes.txt")
+        assert result.exit_code == 2 and "cannot be written" in result.text, result.output
+    finally:
+        locked.chmod(0o700)
+
+
 def _real_frames(shared_data, dest: Path, sequence: str = "Couple", count: int = 8, garbage_at: int | None = None):
     """A copy of the first ``count`` frames of a real OTB sequence (``img/`` + ground truth), frame
     ``garbage_at`` (1-based) overwritten with bytes that are no image: a disk or copy error."""

@@ -192,6 +192,15 @@ def test_eval_on_both_backends_gives_the_same_boxes(shared_data, tmp_path):
         assert iou.min() >= 0.99, f"{seq}: worst frame {int(iou.argmin()) + 1} IoU {iou.min():.4f}"
 
 
+def _rehash(folder, role: str) -> None:
+    """Record the current sha256 of a graph in the sidecar, as if the export had written that file."""
+    from siamcore.shards import file_sha256
+
+    info = json.loads((folder / SIDECAR).read_text())
+    info["graphs"][role]["sha256"] = file_sha256(folder / info["graphs"][role]["file"])
+    (folder / SIDECAR).write_text(json.dumps(info))
+
+
 def test_backend_refuses_a_missing_or_invalid_export(tmp_path):
     """A clear one-line error, not a traceback, for a folder that is absent, not an export, or broken."""
     with pytest.raises(FileNotFoundError, match="ONNX export folder not found"):
@@ -204,10 +213,13 @@ def test_backend_refuses_a_missing_or_invalid_export(tmp_path):
     model = create_model("siamrpn", **TINY_CONFIGS["siamrpn"]).eval()
     export_onnx(model, tmp_path / "ok")
     (tmp_path / "ok" / "detect.onnx").unlink()
-    with pytest.raises(FileNotFoundError, match="detect.onnx missing"):
+    with pytest.raises(ValueError, match="detect.onnx missing"):
         read_export(tmp_path / "ok")
     export_onnx(model, tmp_path / "bad")
     (tmp_path / "bad" / "detect.onnx").write_bytes(b"not a graph")
+    with pytest.raises(ValueError, match="graphs.detect.sha256 does not match detect.onnx"):
+        OnnxModel(tmp_path / "bad")
+    _rehash(tmp_path / "bad", "detect")  # broken when it was exported: onnxruntime says so
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         OnnxModel(tmp_path / "bad")
     source = tmp_path / "frames"  # a readable source, so that the refusal is the export's

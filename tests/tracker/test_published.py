@@ -62,3 +62,25 @@ def test_score_published_results_over_100_targets_and_plot_them_with_ours(shared
     assert [entry.split(" [")[0] for entry in legend] == ["SiamRPN++", "Ours", "DaSiamRPN", "SiamRPN", "SiamFC"]
     assert legend[0] == f"SiamRPN++ [{scores['SiamRPN++']['auc']:.3f}]"
     assert Image.open(plots / "success.png").info["Title"] == "Success plots of OPE on OTB (100 seq.)"
+
+
+def test_two_result_files_for_one_sequence_are_an_error_naming_both(shared_data, tmp_path):
+    gt_json = shared_data / "otb" / "OTB2015.json"
+    (seq,) = load_otb_json(gt_json, ["Jogging.1"])
+    results = tmp_path / "mine"
+    results.mkdir()
+    (results / "Jogging-1.txt").write_text("0,0,1,1\n" * len(seq))  # bad
+    good = "\n".join(f"{x + 1:g},{y + 1:g},{w:g},{h:g}" for x, y, w, h in seq.gt_xywh)  # the file's 1-based x, y
+    (results / "jogging_1.txt").write_text(good + "\n")
+    res = CliRunner().invoke(app, ["score", "--results", str(results), "--root", str(gt_json),
+                                   "--sequences", "Jogging.1"])
+    assert res.exit_code == 2, res.output
+    assert "Jogging-1.txt and jogging_1.txt are both results of Jogging.1" in " ".join(res.output.split())
+    (results / "Jogging-1.txt").unlink()
+    (results / "Couple.txt").mkdir()  # not a regular file: skipped with a word
+    res = CliRunner().invoke(app, ["score", "--results", str(results), "--root", str(gt_json),
+                                   "--sequences", "Jogging.1,Couple", "--json", str(tmp_path / "s.json")])
+    assert res.exit_code == 0, res.output
+    assert "Couple.txt is not a regular file; skipped" in " ".join(res.output.split())
+    scores = json.loads((tmp_path / "s.json").read_text())["mine"]
+    assert list(scores["sequences"]) == ["Jogging.1"] and scores["auc"] > 0.95  # the good file (20 of 21 thresholds)

@@ -142,3 +142,14 @@ def test_eval_vot_with_the_real_siamfc_weights_on_ball1(shared_data, tmp_path):
         assert f + 5 >= len(lines) or lines[f + 5] == "1"
     assert seq["accuracy"] > 0.6 and seq["failures"] <= 2  # SiamFC follows the ball (0.754, 1 failure measured)
     assert 0 < scores["eao"] <= 1
+
+
+def test_tracker_eval_refuses_a_vot_list_that_leaves_the_root(tmp_path, shared_data):
+    escaping_root = tmp_path / "root"
+    escaping_root.mkdir()
+    (escaping_root / "list.txt").write_text("../outside/seq\n")
+    res = CliRunner().invoke(app, ["eval", "--benchmark", "vot", "--root", str(escaping_root),
+                                   "--weights", str(shared_data / "weights" / "siamfc_alexnet.safetensors"), "--out", str(tmp_path / "out"),
+                                   "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    assert "leads outside" in " ".join(res.output.split())

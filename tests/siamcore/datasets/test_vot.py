@@ -45,10 +45,10 @@ def test_tmp_toolkit_layout_tags_meta_and_short_groundtruth(tmp_path, writers):
     root = tmp_path / "vot"
     (root).mkdir()
     (root / "list.txt").write_text("zeta\nalpha\n")
-    # alpha: frames where its `sequence` file says (not color/), 4 frames, 3 rows (one NaN = absent)
+    # alpha: frames where its `sequence` file says (not color/), 4 frames, 4 rows (one NaN = absent)
     writers.frames(root / "alpha" / "frames", 4)
     (root / "alpha" / "sequence").write_text("channels.color=frames/%08d.jpg\nfps=30\n")
-    (root / "alpha" / "groundtruth.txt").write_text("1,2,11,2,11,7,1,7\nnan,nan,nan,nan\n3,4,5,6\n\n")
+    (root / "alpha" / "groundtruth.txt").write_text("1,2,11,2,11,7,1,7\nnan,nan,nan,nan\n3,4,5,6\n4,4,5,6\n\n")
     (root / "alpha" / "occlusion.tag").write_text("0\n1\n1\n")
     writers.frames(root / "zeta" / "color", 2)
     (root / "zeta" / "groundtruth.txt").write_text("1,1,4,4\nnot,a,box,here\n")
@@ -57,11 +57,18 @@ def test_tmp_toolkit_layout_tags_meta_and_short_groundtruth(tmp_path, writers):
     alpha, zeta = load_vot(root)
     assert len(alpha) == 4 and alpha.frames[0].parent.name == "frames"
     assert alpha.gt_xywh[0].tolist() == [1, 2, 10, 5] and alpha.gt_xywh[2].tolist() == [3, 4, 5, 6]
-    assert np.isnan(alpha.gt_xywh[1]).all() and np.isnan(alpha.gt_xywh[3]).all()  # absent, and no row at all
+    assert np.isnan(alpha.gt_xywh[1]).all() and alpha.gt_xywh[3].tolist() == [4, 4, 5, 6]
     assert alpha.absent.tolist() == [False, True, False, False]
     assert alpha.frame_tags["occlusion"].tolist() == [False, True, True, False]
     assert alpha.attributes == ["occlusion"]
     assert np.isnan(zeta.gt_xywh[1]).all() and not zeta.absent[1]  # malformed: NaN, not absent
+    # a short file is damaged, never a shorter sequence: 3 lines for 4 frames is named, not padded
+    (root / "alpha" / "groundtruth.txt").write_text("1,2,11,2,11,7,1,7\nnan,nan,nan,nan\n3,4,5,6\n")
+    with pytest.raises(ValueError, match="3 ground-truth lines for 4 frames"):
+        load_vot(root, ["alpha"])
+    (root / "alpha" / "groundtruth.txt").write_text("")
+    with pytest.raises(ValueError, match="0 ground-truth lines for 4 frames"):
+        load_vot(root, ["alpha"])
 
 
 def test_vot_groundtruth_special_codes_are_nan_rows(tmp_path):

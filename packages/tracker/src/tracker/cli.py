@@ -17,6 +17,7 @@ onnxruntime``, ``--weights`` is a folder written by ``tracker export --onnx`` (n
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,20 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
     bracketed text such as ``clip[1].mp4`` as markup."""
     console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+def _check_output_file(path: Path | None, flag: str) -> None:
+    """Refuse, before any work, an output file that is a folder or cannot be written: a run that tracks
+    every frame and then fails to save the boxes loses them."""
+    if path is None:
+        return
+    if path.exists() and not path.is_file():
+        _fail(f"{flag} {path} is a folder (or not a regular file); give a file name, e.g. {path / 'boxes.txt'}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        _fail(f"{flag} {path} cannot be written here (no permission in {folder}); choose another place")
 
 
 def _setup_torch(threads: int, device: str) -> None:
@@ -211,6 +226,8 @@ def run(
 
     if select and init:
         _fail("give the first box either with --init or with --select, not both")
+    _check_output_file(out, "--out")
+    _check_output_file(render, "--render")
     if select and (problem := gui_problem()):
         _fail(f"--select needs a window to draw the box in, but {problem}. Give the box with --init x,y,w,h")
     _setup_torch(threads, device)
@@ -641,7 +658,10 @@ def score(
         _fail("--attributes draws plots: give --plot-dir too")
     seqs = _load_score_ground_truth(benchmark, root, sequences)
     dirs, names = _result_folders(results)
-    folder_scores = [score_folder(d, seqs, invalid_gt, name=n) for d, n in zip(dirs, names)]
+    try:
+        folder_scores = [score_folder(d, seqs, invalid_gt, name=n) for d, n in zip(dirs, names)]
+    except ValueError as e:  # two result files for one sequence
+        _fail(str(e))
     if not any(fs.curves for fs in folder_scores):
         _fail("no result file matched any sequence; check --root and the result file names (<seq>.txt)")
     try:

@@ -112,22 +112,36 @@ def run_ope(
     return report
 
 
-def find_result_file(folder: Path, seq: Sequence) -> Path | None:
-    """The result file of ``seq`` in ``folder``, under any accepted spelling of its name."""
+def find_result_file(folder: Path, seq: Sequence, warnings: list[str] | None = None) -> Path | None:
+    """The result file of ``seq`` in ``folder``, under any accepted spelling of its name.
+
+    Two files that both spell ``seq`` (``Jogging-1.txt`` and ``jogging_1.txt``) are a ValueError naming
+    both: which one is meant cannot be guessed. A match that is not a regular file (a folder named
+    ``Couple.txt``) is skipped, with a line in ``warnings``."""
     keys = set(seq.match_keys())
+    found = []
     for path in sorted(Path(folder).glob("*.txt")):
-        if normalise_name(path.stem) in keys:
-            return path
-    return None
+        if normalise_name(path.stem) not in keys:
+            continue
+        if not path.is_file():
+            if warnings is not None:
+                warnings.append(f"{seq.name}: {path} is not a regular file; skipped")
+            continue
+        found.append(path)
+    if len(found) > 1:
+        raise ValueError(f"{folder}: {' and '.join(p.name for p in found)} are both results of {seq.name}; "
+                         "keep one of them")
+    return found[0] if found else None
 
 
 def aligned_results(folder: Path, seq: Sequence) -> tuple[np.ndarray | None, list[str]]:
     """``seq``'s boxes from its result file in ``folder``, one row per frame, and warnings: a file with
     fewer rows than frames is padded with NaN rows (failures), extra rows are dropped. None (not
     scored) when there is no file, or an unreadable one (with a warning)."""
-    path = find_result_file(folder, seq)
+    warnings: list[str] = []
+    path = find_result_file(folder, seq, warnings)
     if path is None:
-        return None, []
+        return None, warnings
     try:
         boxes = read_results(path)
     except ValueError as e:

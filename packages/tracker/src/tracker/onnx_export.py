@@ -109,6 +109,9 @@ def export_onnx(model: nn.Module, out_dir: Path, params=None, source_weights: Pa
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from .weights import check_weights
+
+    check_weights(model.state_dict(), f"model {model.name!r}")
     model = model.to("cpu").eval().requires_grad_(False).to(memory_format=torch.contiguous_format)
     params = default_params(model.name) if params is None else params
     guided = bool(getattr(model, "needs_guide", False))

@@ -13,7 +13,6 @@ without it, and asking for this backend without it says how to install it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,8 @@ import torch
 from siamcore.cpus import usable_cpus
 from siamcore.crop import View
 
-from .onnx_export import FORMAT, FORMAT_VERSION, SIDECAR
+from .onnx_export import SIDECAR
+from .onnx_manifest import ExportError, check_export
 
 INSTALL_HINT = "pip install onnxruntime (or install the tracker with its extra: pip install 'siamtrack-tracker[onnx]')"
 
@@ -36,33 +36,19 @@ def import_onnxruntime():
 
 
 def read_export(path: Path) -> tuple[Path, dict]:
-    """``(folder, sidecar)`` of an export given as its folder or its ``tracker.json``; a clear error
-    (FileNotFoundError / ValueError) when it is not one."""
+    """``(folder, sidecar)`` of an export given as its folder or its ``tracker.json``, checked as a whole
+    (:func:`tracker.onnx_manifest.check_export`); FileNotFoundError / ValueError that say what to do."""
     path = Path(path)
     folder = path.parent if path.is_file() and path.name == SIDECAR else path
     hint = "export one with: tracker export --weights W --onnx DIR"
-    if path.is_file():
+    if path.is_file() and path.name != SIDECAR:
         raise ValueError(f"{path} is a file, not an ONNX export folder; the onnxruntime backend takes the "
                          f"folder that tracker export --onnx wrote ({hint})")
     if not folder.is_dir():
         raise FileNotFoundError(f"ONNX export folder not found: {path} ({hint})")
-    sidecar = folder / SIDECAR
-    if not sidecar.is_file():
+    if not (folder / SIDECAR).is_file():
         raise FileNotFoundError(f"{folder} is not an ONNX export: no {SIDECAR} in it ({hint})")
-    try:
-        info = json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{sidecar} is not valid JSON: {exc}") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ValueError(f"{sidecar} is not a {FORMAT} sidecar ({hint})")
-    if info.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{sidecar}: format_version {info.get('format_version')!r}, this tracker reads "
-                         f"{FORMAT_VERSION}; export again with this version")
-    needed = [g["file"] for g in info["graphs"].values()] + ([info["default_boxes"]["file"]] if "default_boxes" in info else [])
-    missing = [name for name in needed if not (folder / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder}: {', '.join(missing)} missing from the ONNX export ({hint})")
-    return folder, info
+    return folder, check_export(folder)
 
 
 def session_options(ort, threads: int = 0, spinning: bool = False):
@@ -113,18 +99,30 @@ class OnnxModel:
         self.needs_guide = bool(info.get("needs_guide", False))
         self.views = {role: View(**v) for role, v in info["views"].items()}
         if "default_boxes" in info:
-            self.default_boxes_cxcywh = torch.from_numpy(np.load(self.folder / info["default_boxes"]["file"]))
+            boxes = np.load(info["default_boxes"]["path"], allow_pickle=False)
+            if not np.isfinite(boxes).all() or not (boxes[:, 2:] > 0).all():
+                raise ExportError(f"{info['default_boxes']['path']}: default boxes must be finite with positive sizes")
+            self.default_boxes_cxcywh = torch.from_numpy(boxes.astype(np.float32))
             self.variances = tuple(float(v) for v in info["variances"])
         opts = session_options(ort, threads, spinning)
         self.sessions = {}
         for role, graph in info["graphs"].items():
             try:
-                self.sessions[role] = ort.InferenceSession(str(self.folder / graph["file"]), opts,
-                                                           providers=["CPUExecutionProvider"])
+                self.sessions[role] = ort.InferenceSession(str(graph["path"]), opts, providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
-                raise ValueError(f"{self.folder / graph['file']}: onnxruntime cannot load it: {exc}") from None
+                raise ExportError(f"{graph['path']}: onnxruntime cannot load it: {exc}") from None
         self._t_inputs = [i.name for i in self.sessions["template"].get_inputs()]
         self._d_inputs = [i.name for i in self.sessions["detect"].get_inputs()]
+        # Outputs are asked for by name, never taken by position: the template's are the detect graph's
+        # template inputs, the detect graph's those of the model family.
+        self._t_outputs = sorted((n for n in self._d_inputs if n.startswith("template_")), key=lambda n: int(n[9:]))
+        self._d_outputs = ["score"] if self.name.startswith("siamfc") else ["conf_logits", "loc_deltas"]
+        for role, wanted in (("template", self._t_outputs), ("detect", self._d_outputs)):
+            have = {o.name for o in self.sessions[role].get_outputs()}
+            missing = [n for n in wanted if n not in have]
+            if missing or not wanted:
+                raise ExportError(f"{info['graphs'][role]['path']}: outputs {', '.join(missing) or '(none)'} missing; "
+                                  f"it has {', '.join(sorted(have))}")
 
     # The torch-module calls OnlineTracker makes on its model: nothing to do here.
     def eval(self):
@@ -140,14 +138,14 @@ class OnnxModel:
         feed = {"exemplar": _image(exemplar)}
         if "exemplar_guide" in self._t_inputs:
             feed["exemplar_guide"] = _numpy(exemplar_guide)
-        return self.sessions["template"].run(None, feed)
+        return self.sessions["template"].run(self._t_outputs, feed)
 
     def _detect(self, template: list[np.ndarray], search, search_guide=None) -> list[np.ndarray]:
         feed = {"search": _image(search)}
         if "search_guide" in self._d_inputs:
             feed["search_guide"] = _numpy(search_guide)
         feed.update((f"template_{i}", t) for i, t in enumerate(template))
-        return self.sessions["detect"].run(None, feed)
+        return self.sessions["detect"].run(self._d_outputs, feed)
 
     def detect(self, template, search, search_guide=None):
         """``(conf_logits [1, N], loc_deltas [1, N, 4])`` (RPN family)."""

@@ -14,6 +14,7 @@ state-dict file read with ``weights_only=True``) into a backbone, and the SiamFC
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,35 @@ def read_metadata(path) -> dict:
         return dict(f.metadata() or {})
 
 
+# Bounds of what a weights file may ask for: the largest model here holds ~10 M values.
+MAX_MODEL_VALUES = 200_000_000
+_CONFIG_BOUNDS = {"channels": (1, 4096), "exemplar_size": (16, 1024), "search_size": (16, 1024)}
+
+
+def check_config(path, config: dict) -> None:
+    """Model constructor arguments read from a file: numbers finite, sizes within :data:`_CONFIG_BOUNDS`."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the model config must be a JSON object, got {type(config).__name__}")
+    for key, value in config.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{path}: config {key} must be finite, got {value!r}")
+        low, high = _CONFIG_BOUNDS.get(key, (None, None))
+        if low is not None and not (isinstance(value, int) and low <= value <= high):
+            raise ValueError(f"{path}: config {key} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def check_weights(state: dict, source) -> None:
+    """Refuse integer or non-finite weights (BN's step counter aside): NaN, inf or int8 tensors load and
+    run, and the tracker's boxes then run off the frame without a word."""
+    for key, tensor in state.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        if not tensor.is_floating_point():
+            raise ValueError(f"{source}: {key} is {tensor.dtype}; weights must be floating point")
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{source}: {key} holds NaN or infinite values")
+
+
 def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Module:
     """Rebuild the model saved at ``path`` (in eval mode) from its metadata.
 
@@ -92,12 +122,19 @@ def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Mo
                          f"{resolve_name(model_name)!r}; leave out the model name to use the file's own")
     config = json.loads(metadata.get("config", "{}")) if metadata.get("format") == FORMAT and file_model_known else {}
     converter = _FOREIGN.get(file_model) if metadata.get("format") != FORMAT else None
+    check_config(path, config)
     try:
-        model = create_model(name, **config)
+        with torch.device("meta"):  # sized before anything is allocated: a config can ask for 46 GB
+            probe = create_model(name, **config)
     except TypeError as exc:
         raise ValueError(f"{path}: config {config} does not fit model {name!r}: {exc}") from exc
+    size = sum(t.numel() for t in probe.state_dict().values())
+    if size > MAX_MODEL_VALUES:
+        raise ValueError(f"{path}: config {config} asks for a model of {size:,} values (at most {MAX_MODEL_VALUES:,})")
+    model = create_model(name, **config)
     if converter is not None:
         state = converter(state, metadata, model)
+    check_weights(state, path)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

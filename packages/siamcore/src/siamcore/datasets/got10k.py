@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import join_inside
 from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows, read_xywh_rows
 
 SPLITS = ("train", "val", "test")
@@ -128,6 +129,8 @@ def list_got10k(root: Path, split: str | None = None) -> list[SequenceRef]:
     refs = []
     for folder in _split_folders(root, split):
         names = [n.strip() for n in (folder / LIST_FILE).read_text(encoding="utf-8").splitlines() if n.strip()]
+        for i, n in enumerate(names):
+            join_inside(folder, n, folder / LIST_FILE, f"line {i + 1}")
         missing = [n for n in names if not (folder / n).is_dir()]
         if missing:
             raise ValueError(f"{folder / LIST_FILE} names sequence folders that do not exist: {', '.join(missing)}")

@@ -49,6 +49,9 @@ KNOWN_FRAME_RANGES = {
     "blurcar4": (18, 397),
 }
 
+# OTB-2015 folders that ship more images than ground-truth rows: the rows cover the first frames.
+MORE_IMAGES_THAN_ROWS = {"football1", "freeman3", "freeman4", "diving"}
+
 _GT_FILE = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
 
 
@@ -145,14 +148,17 @@ def _select_frames(folder: Path, images: list[Path], entry: dict | None) -> list
 
 
 def _align_rows(gt: np.ndarray, frames: list[Path], gt_path: Path) -> np.ndarray:
-    """Ground-truth rows for ``frames``: one-to-one, by frame number, or the first frames' rows."""
+    """Ground-truth rows for ``frames``: one-to-one, by frame number, or (the OTB-2015 folders in
+    :data:`MORE_IMAGES_THAN_ROWS`) the first frames' rows. Empty or short ground truth elsewhere is an
+    error: scored as it stands it would be a shorter sequence counted as if whole."""
+    if len(gt) == 0:
+        raise ValueError(f"{gt_path}: no ground-truth rows (expected one x,y,w,h row per frame)")
     if len(gt) == len(frames):
         return gt
     numbers = [frame_number(p) for p in frames]
     if all(n is not None for n in numbers) and len(gt) >= max(numbers) and len(gt) > len(frames):
         return gt[[n - 1 for n in numbers]]
-    if len(gt) < len(frames):
-        # More images than rows (Football1, Freeman3, Freeman4, Diving): the rows cover the first frames.
+    if len(gt) < len(frames) and gt_path.parent.name.lower() in MORE_IMAGES_THAN_ROWS:
         del frames[len(gt):]
         return gt
     raise ValueError(f"{gt_path}: {len(gt)} rows do not match {len(frames)} frames")

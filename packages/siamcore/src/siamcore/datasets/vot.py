@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import join_inside
 from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows
 
 POLYGON_MODES = ("bounding", "area")
@@ -118,7 +119,7 @@ def _frame_folder(folder: Path) -> Path:
     exists, else the folder itself."""
     pattern = read_sequence_meta(folder).get("channels.color")
     if pattern:
-        return (folder / pattern).parent
+        return join_inside(folder, pattern, folder / "sequence", "channels.color").parent
     return folder / "color" if (folder / "color").is_dir() else folder
 
 
@@ -142,9 +143,9 @@ def load_vot_sequence(folder: Path, polygon_mode: str = "bounding") -> Sequence:
         raise ValueError(f"{folder}: no groundtruth.txt")
     gt, absent = _parse_groundtruth(folder / "groundtruth.txt", polygon_mode)
     n = len(frames)
-    if len(gt) < n:
-        gt = np.concatenate([gt, nan_rows(n - len(gt))])
-        absent = np.concatenate([absent, np.zeros(n - len(absent), bool)])
+    if len(gt) < n:  # the VOT toolkit writes one line per frame: a short file is damaged, not absence
+        raise ValueError(f"{folder / 'groundtruth.txt'}: {len(gt)} ground-truth lines for {n} frames "
+                         "(expected one line per frame)")
     tags = read_vot_tags(folder, n)
     return Sequence(
         name=folder.name, frames=frames, gt_xywh=gt[:n], absent=absent[:n],
@@ -163,6 +164,8 @@ def list_vot(root: Path) -> list[SequenceRef]:
         return [SequenceRef(root.name, root)]
     if (root / LIST_FILE).is_file():
         names = [n.strip() for n in (root / LIST_FILE).read_text(encoding="utf-8").splitlines() if n.strip()]
+        for i, n in enumerate(names):
+            join_inside(root, n, root / LIST_FILE, f"line {i + 1}")
         missing = [n for n in names if not (root / n).is_dir()]
         if missing:
             raise ValueError(f"{root / LIST_FILE} names sequence folders that do not exist: {', '.join(missing)}")

@@ -8,8 +8,9 @@ a typo must never silently fall back to a default.
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import siamcore.config
@@ -52,6 +53,15 @@ class RPNParams:
 
 PENALTY_FORMS = ("pysot", "seed")
 
+# Bounds of the values a tracker can use: beyond them a parameters file (or an export's sidecar) would
+# ask for absurd work (``response_upsample = 10**6`` is a 2-PiB response map) or meaningless weights.
+_RANGES = {
+    "scale_count": (1, 15), "scale_step": (1.0, 2.0), "scale_penalty": (0.0, 1.0), "scale_lr": (0.0, 1.0),
+    "window_influence": (0.0, 1.0), "response_upsample": (1, 64), "total_stride": (1, 64),
+    "min_size_factor": (0.0, 1.0), "max_size_factor": (1.0, 1000.0), "penalty_k": (0.0, 10.0),
+    "lr": (0.0, 1.0), "min_size_px": (0.0, 10000.0), "size_range_factor": (0.0, 1000.0),
+}
+
 # Per-model defaults that differ from the family's dataclass defaults (the seed author's values).
 _MODEL_DEFAULTS = {
     "siamconcatrpn": {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295},
@@ -78,6 +88,12 @@ def params_from_dict(base, values: dict, source: str = "<dict>"):
         raise ParamsError(f"{source}: unknown key(s) {', '.join(sorted(exc.unknown))}; allowed: {allowed}") from None
     except WrongTypeError as exc:
         raise ParamsError(f"{source}: {exc.key} must be {exc.expected}, got {exc.value!r}") from None
+    for name, value in asdict(params).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamsError(f"{source}: {name} must be a finite number, got {value!r}")
+        low, high = _RANGES.get(name, (None, None))
+        if low is not None and not low <= value <= high:
+            raise ParamsError(f"{source}: {name} must be in [{low}, {high}], got {value!r}")
     if isinstance(params, RPNParams) and params.penalty_form not in PENALTY_FORMS:
         raise ParamsError(f"{source}: penalty_form must be one of {PENALTY_FORMS}, got {params.penalty_form!r}")
     if isinstance(params, SiamFCParams) and (params.scale_count < 1 or params.scale_count % 2 == 0):
