@@ -216,3 +216,31 @@ def test_show_draws_a_grid(det_layout, tmp_path):
     result = CliRunner().invoke(app, ["show", str(out), "--out", str(png), "--n", "8"])
     assert result.exit_code == 0, result.output
     assert png.stat().st_size > 10_000
+
+
+def test_pngs_named_jpeg_are_decoded_by_their_content(det_layout, tmp_path):
+    """ImageNet ships PNG files (8- and 16-bit) named .JPEG: they build as what they are, no skip; bytes
+    that are neither are skipped with what they were."""
+    import cv2
+
+    root = tmp_path / "png"
+    shutil.copytree(det_layout[0], root)
+    videos, _ = det.list_videos(root)
+    train = [v for v in videos if "train" in str(det.image_path(v))]
+    for i, v in enumerate(train[:2]):
+        path = det.image_path(v)
+        bgr = cv2.imread(str(path))
+        pixels = bgr if i == 0 else bgr.astype(np.uint16) * 257  # 8-bit, then 16-bit
+        path.unlink()  # a hard link to the shared photo: never written through
+        path.write_bytes(cv2.imencode(".png", pixels)[1].tobytes())
+    gif = det.image_path(train[2])
+    gif.unlink()
+    gif.write_bytes(b"GIF89a" + b"\x00" * 64)
+    out = tmp_path / "det"
+    _cli_build(root, out, "-k", "1")
+    skipped = read_table(out / "manifest" / "skipped.parquet").to_pylist()
+    assert skipped and all(s["reason"] == "corrupt_jpeg" for s in skipped)  # one per object of the GIF image
+    assert all(s["detail"].endswith(f"{gif.name}: GIF data, not a JPEG or PNG image") for s in skipped)
+    assert all(gif.name in s["detail"] for s in skipped)
+    built = {r["sequence"] for r in _records(out)}
+    assert {Path(v.name).name for v in train[:2]} <= {Path(n).name for n in built}

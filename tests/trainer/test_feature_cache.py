@@ -57,6 +57,44 @@ def test_a_cache_is_reused_only_for_the_same_data_trunk_and_augmentation(tiny_bu
     assert not any(p.name.endswith(".building") for p in tmp_path.iterdir())  # nothing half-built is left
 
 
+def _half_overwritten(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)
+    path.write_bytes(bytes(data))
+
+
+def _nan_bytes(path):
+    data = bytearray(path.read_bytes())
+    data[-64:] = np.full(32, np.nan, np.float16).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+@pytest.mark.parametrize("damage, file, problem", [
+    (_half_overwritten, "search.npy", "search.npy changed since it was built"),
+    (_nan_bytes, "search.npy", "search.npy changed since it was built"),
+    (_truncated, "exemplar.npy", "exemplar.npy has"),
+    (lambda p: p.unlink(), "boxes.npz", "boxes.npz missing"),
+    (lambda p: p.write_text("{"), "meta.json", "meta.json unreadable"),
+])
+def test_a_damaged_cache_is_rebuilt_never_trained_on(tiny_build, tmp_path, caplog, damage, file, problem):
+    model = _frozen_rpn()
+    src = open_sources([tiny_build], model, val_fraction=0.0)
+    first = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False)
+    expected = np.array(first.search)
+    damage(first.path / file)
+    with caplog.at_level("WARNING"):
+        again = open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False)
+    assert not again.reused and again.path == first.path
+    assert problem in caplog.text and "rebuilding it" in caplog.text
+    np.testing.assert_array_equal(np.array(again.search), expected)  # the same features, built again
+    assert open_or_build(src, model, NO_AUGMENT, 1, 0, tmp_path, progress=False).reused
+    assert sorted(p.name for p in tmp_path.iterdir()) == [first.path.name]  # nothing damaged or half-built left
+
+
 def test_the_cache_refuses_trained_or_guided_trunks():
     with pytest.raises(ConfigError, match="frozen trunk.*model.freeze"):
         check_cacheable(create_model("siamrpn", channels=8))

@@ -142,6 +142,23 @@ def test_resume_refuses_another_model(tiny_build, tmp_path):
     assert r.exit_code == 2 and "is a 'siambroadcastrpn' run" in r.output
 
 
+def test_a_second_fit_into_a_run_folder_in_use_stops_at_once(tiny_build, tmp_path):
+    from siamcore.locks import folder_lock
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("# the first run's\n")
+    with folder_lock(run):  # a first `trainer fit --run-dir run` still working
+        r = CliRunner().invoke(app, ["fit", "--config", str(REPO / "pipelines/train/siamrpn.toml"), "--shards",
+                                     str(tiny_build), "--run-dir", str(run), "--max-steps", "1", "--quiet"])
+        assert r.exit_code == 2, r.output
+        assert "is in use by another trainer fit (pid" in " ".join(r.output.split())
+        assert (run / "config.toml").read_text() == "# the first run's\n"  # nothing of the first run touched
+        assert sorted(p.name for p in run.iterdir()) == [".lock", "config.toml"]
+    fit(_cfg("siamrpn", [tiny_build], "train.max_steps=1"), run, progress=False)  # released: it runs
+    assert ckpt.latest_checkpoint(run) is not None
+
+
 def test_export_writes_weights_the_tracker_loads(tiny_build, tmp_path):
     from tracker.weights import load_model
 

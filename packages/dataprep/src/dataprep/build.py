@@ -15,7 +15,6 @@ folder is refused. A failure to write into OUT (disk full, ...) stops the build 
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import importlib.metadata
 import json
 import os
@@ -26,7 +25,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from rich.progress import (
 
 from siamcore.atomic import is_temp_name, write_json_atomic
 from siamcore.datasets import normalise_name
+from siamcore.locks import LOCK_FILE, FolderInUse, folder_lock
 from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import (
@@ -85,7 +85,6 @@ from dataprep.task import (
 
 CONFIG_FILE = "build-config.json"
 """Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
-LOCK_FILE = ".lock"
 """``OUT/.lock``: flock-ed by the build writing into OUT; holds its pid, host and start time."""
 
 VERSIONED_PACKAGES = (
@@ -164,60 +163,29 @@ def _is_ours(path: Path) -> bool:
 
 @contextmanager
 def out_lock(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` (``flock``) for the block; BuildError naming the holder when another build has it.
-    An OSError of OUT's filesystem inside the block becomes :class:`OutputWriteFailed`.
-
-    Two builds into one folder would interleave their shards, manifest and ``build.json``. The kernel
-    drops a flock when its process dies, so the lock of a killed build is simply taken over; the
-    file stays (removing it would let a third build lock a new file while the second holds the old)."""
+    """Hold ``OUT/.lock`` (:func:`siamcore.locks.folder_lock`) for the block; BuildError naming the holder
+    when another build has it. An OSError of OUT's filesystem inside the block becomes
+    :class:`OutputWriteFailed`. Two builds into one folder would interleave their shards, manifest and
+    ``build.json``."""
     if out.exists() and not out.is_dir():
         raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
+    lock = ExitStack()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        lock.enter_context(folder_lock(out, LOCK_FILE))
+    except FolderInUse as exc:
+        raise BuildError(f"output folder {out} is in use by another dataprep build ({exc.holder}): wait for it to "
+                         f"finish or stop it, or choose another --out") from None
     except OSError as exc:
         raise BuildError(f"cannot write into the output folder {out} ({exc.strerror or exc}): "
                          f"choose another --out") from None
-    _HELD_LOCKS.add(fd)
-    try:
+    with lock:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "holder unknown"
-            raise BuildError(f"output folder {out} is in use by another dataprep build ({holder}): wait for it to "
-                             f"finish or stop it, or choose another --out") from None
-        started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode(), 0)
             yield
         except OSError as exc:  # e.g. the manifest or build.json on a full disk; shard tasks report their own
             if (failure := output_failure(exc, out)) is None:
                 raise
             raise OutputWriteFailed(_output_failure_message(failure)) from None
-        os.ftruncate(fd, 0)
-    finally:
-        _HELD_LOCKS.discard(fd)
-        os.close(fd)
-
-
-_HELD_LOCKS: set[int] = set()
-"""File descriptors of ``OUT/.lock`` files this process holds (:func:`out_lock`)."""
-
-
-def _drop_held_locks_in_child() -> None:
-    """A forked worker must not hold the build's lock: an flock lasts while any copy of its descriptor
-    is open, so a worker outliving a killed driver by a moment would refuse the re-run."""
-    for fd in _HELD_LOCKS:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    _HELD_LOCKS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_held_locks_in_child)
 
 
 def _output_failure_message(failure: str) -> str:

@@ -79,7 +79,7 @@ def fit(
     from trainer.checkpoint import list_checkpoints
     from trainer.config import ConfigError, load_config
     from trainer.data import DataError
-    from trainer.loop import ResumeError, fit as run_fit
+    from trainer.loop import ResumeError, RunFolderInUse, fit as run_fit
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     extra = list(ctx.args)
@@ -119,7 +119,7 @@ def fit(
             if list_checkpoints(run):  # a killed write's temp file alone is no run to continue: removed
                 _fail(f"{run} already holds checkpoints: continue it with --resume {run} or pick another --run-dir")
         result = run_fit(cfg, run, resume=resume is not None, progress=not quiet)
-    except (ConfigError, DataError, ResumeError, FileNotFoundError) as exc:
+    except (ConfigError, DataError, ResumeError, RunFolderInUse, FileNotFoundError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -34,6 +34,7 @@ import torch
 
 from siamcore.atomic import write_json_atomic
 from siamcore.progress import plain_progress
+from siamcore.shards import file_sha256
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig, ConfigError
 from trainer.data import BadRecord, Sources, check_bad_records, guide_box, read_pair
@@ -41,7 +42,8 @@ from trainer.plan import EpochPlan, stable_fraction
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: meta.json holds each file's size and sha256, verified on every open
+CACHE_FILES = ("exemplar.npy", "search.npy", "boxes.npz")
 _COPY_STREAM = 0xC0B1E5
 
 
@@ -113,21 +115,60 @@ def open_or_build(
     key = cache_key(sources, model, augment, copies, seed)
     path = Path(cache_dir) / key
     if (path / "meta.json").is_file():
-        log.info("feature cache %s: reusing", path)
-        return _checked(open_cache(path, reused=True), max_bad_fraction)
+        problem = cache_problem(path, len(sources.catalog), copies)
+        if problem is None:
+            log.info("feature cache %s: reusing", path)
+            return _checked(open_cache(path, reused=True), max_bad_fraction)
+        log.warning("feature cache %s is damaged (%s): rebuilding it", path, problem)
+        aside = Path(cache_dir) / f".{key}.damaged"
+        shutil.rmtree(aside, ignore_errors=True)
+        path.rename(aside)  # out of the way at once: no other run reuses it meanwhile
+        shutil.rmtree(aside, ignore_errors=True)
     start = time.perf_counter()
     tmp = Path(cache_dir) / f".{key}.building"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     _build(sources, model, augment, copies, seed, tmp, batch_size, progress)
     seconds = time.perf_counter() - start
+    files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)} for name in CACHE_FILES}
     write_json_atomic(tmp / "meta.json", {"format": CACHE_FORMAT, "key": key, "records": len(sources.catalog),
-                                          "copies": copies, "seed": seed, "build_seconds": round(seconds, 1)})
+                                          "copies": copies, "seed": seed, "build_seconds": round(seconds, 1),
+                                          "files": files})
     try:
         tmp.rename(path)
     except OSError:  # another process finished the same cache first: use theirs
         shutil.rmtree(tmp, ignore_errors=True)
     return _checked(open_cache(path, reused=False), max_bad_fraction)
+
+
+def cache_problem(path: Path, records: int, copies: int) -> str | None:
+    """What is wrong with the cache folder ``path`` (None: nothing): its ``meta.json`` unreadable or of
+    another format, a file missing, of another size or sha256 than when it was built (overwritten,
+    truncated, NaN bytes written into it), or arrays of the wrong shape. Reading 2 GB of features to
+    hash them takes seconds; training on a damaged cache gives a wrong model or a crash much later."""
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"meta.json unreadable: {exc}"
+    if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT or not isinstance(meta.get("files"), dict):
+        return f"meta.json is not a format-{CACHE_FORMAT} cache description"
+    for name in CACHE_FILES:
+        recorded, file = meta["files"].get(name) or {}, path / name
+        if not file.is_file():
+            return f"{name} missing"
+        if file.stat().st_size != recorded.get("bytes"):
+            return f"{name} has {file.stat().st_size} bytes, {recorded.get('bytes')} when built"
+        if file_sha256(file) != recorded.get("sha256"):
+            return f"{name} changed since it was built (sha256)"
+    try:
+        cache = open_cache(path, reused=True)
+    except (OSError, ValueError, KeyError) as exc:
+        return f"unreadable: {exc}"
+    if cache.exemplar.shape[:2] != (copies, records) or cache.search.shape[:2] != (copies, records):
+        return f"arrays hold {cache.search.shape[:2]} (copies, records), expected {(copies, records)}"
+    if len(cache.decoded) != records:
+        return f"boxes.npz holds {len(cache.decoded)} records, expected {records}"
+    return None
 
 
 def _checked(cache: FeatureCache, max_bad_fraction: float) -> FeatureCache:
@@ -191,6 +232,9 @@ def _build(sources: Sources, model, augment: AugmentConfig, copies: int, seed: i
                     if not isinstance(feats, torch.Tensor):
                         raise ConfigError(f"cache.enabled: the {model.name} {role} trunk does not return one "
                                           "feature map; train it without the cache")
+                    if not bool(torch.isfinite(feats.to(torch.float16)).all()):
+                        raise ConfigError(f"feature cache: the {role} trunk gives non-finite features (or beyond "
+                                          "float16); check the trunk's weights")
                     if role not in arrays:
                         arrays[role] = np.lib.format.open_memmap(
                             out / f"{role}.npy", mode="w+", dtype=np.float16, shape=(copies, n, *feats.shape[1:]))

@@ -30,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from siamcore.atomic import atomic_path, write_json_atomic
+from siamcore.locks import FolderInUse, folder_lock
 from siamcore.progress import console_width, plain_progress
 from trainer import checkpoint as ckpt
 from trainer.config import Config, ConfigError, save_config
@@ -183,11 +184,27 @@ def setup_process(device_name: str) -> tuple[torch.device, DistInfo]:
     return device, info
 
 
+class RunFolderInUse(ValueError):
+    """Another live ``trainer fit`` holds the run folder."""
+
+
 def fit(cfg: Config, run_dir: Path, resume: bool = False, progress: bool = True) -> FitResult:
-    """Train according to ``cfg`` into ``run_dir`` (created; or continued when ``resume``)."""
+    """Train according to ``cfg`` into ``run_dir`` (created; or continued when ``resume``).
+
+    The main process holds ``run_dir/.lock`` (:func:`siamcore.locks.folder_lock`) for the whole run: a
+    second ``fit`` into the same folder stops at once (:class:`RunFolderInUse`, naming the holder)
+    instead of overwriting the first one's config, checkpoints and export."""
     device, dist_info = setup_process(cfg.train.device)
     try:
-        return _fit(cfg, Path(run_dir), resume, progress, device, dist_info)
+        with contextlib.ExitStack() as lock:
+            if dist_info.is_main:
+                Path(run_dir).mkdir(parents=True, exist_ok=True)
+                try:
+                    lock.enter_context(folder_lock(Path(run_dir)))
+                except FolderInUse as exc:
+                    raise RunFolderInUse(f"run folder {run_dir} is in use by another trainer fit ({exc.holder}): "
+                                         "wait for it or stop it, or choose another --run-dir") from None
+            return _fit(cfg, Path(run_dir), resume, progress, device, dist_info)
     finally:
         cleanup(dist_info)
 

@@ -378,6 +378,38 @@ def _checked_jpeg_size(buf: bytes, where: str, max_pixels: int) -> tuple[int, in
     return wh
 
 
+_MAGIC = ((b"\xff\xd8", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF8", "GIF data"), (b"BM", "BMP data"),
+          (b"II*\x00", "TIFF data"), (b"MM\x00*", "TIFF data"))
+
+
+def image_kind(buf: bytes) -> str:
+    """What the bytes are, from their first bytes (never the file's extension): ``"JPEG"``, ``"PNG"``, a
+    few other image kinds by name, ``"WebP data"``, ``"empty data"``, or the first bytes in hex."""
+    if not buf:
+        return "empty data"
+    for magic, kind in _MAGIC:
+        if buf.startswith(magic):
+            return kind
+    if buf[:4] == b"RIFF" and buf[8:12] == b"WEBP":
+        return "WebP data"
+    return f"unknown data (first bytes {buf[:8].hex(' ')})"
+
+
+def _decode_png(buf: bytes, where: str, max_pixels: int) -> DecodedFrame:
+    """A PNG (8- or 16-bit, grey or colour, with or without alpha) as RGB uint8; the IHDR size is checked
+    against ``max_pixels`` before decoding, as a JPEG header is."""
+    if len(buf) < 24 or buf[12:16] != b"IHDR":
+        raise FrameError("corrupt_jpeg", f"{where}: PNG without its IHDR header")
+    w, h = int.from_bytes(buf[16:20], "big"), int.from_bytes(buf[20:24], "big")
+    if w * h > max_pixels:
+        raise FrameError("frame_too_large", f"{where}: the PNG header says {w}x{h} = {w * h} pixels, over the "
+                                            f"limit of {max_pixels} ([limits] max_frame_pixels)")
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR_RGB)  # 16-bit scaled to 8, alpha dropped
+    if img is None or img.shape[:2] != (h, w):
+        raise FrameError("corrupt_jpeg", f"{where}: PNG data cannot be decoded")
+    return DecodedFrame(img, (w, h), 1)
+
+
 def _imdecode_rgb(buf: bytes, where: str, flags: int) -> np.ndarray:
     img = cv2.imdecode(np.frombuffer(buf, np.uint8), flags)
     if img is None or img.ndim != 3 or img.shape[2] != 3:
@@ -386,7 +418,7 @@ def _imdecode_rgb(buf: bytes, where: str, flags: int) -> np.ndarray:
 
 
 def decode_jpeg(buf: bytes, where: str = "frame", max_pixels: int = MAX_FRAME_PIXELS) -> np.ndarray:
-    """Decode JPEG bytes to RGB uint8 HxWx3; FrameError ``corrupt_jpeg`` for undecodable, truncated or
+    """Decode JPEG (or PNG, recognised by content: :func:`image_kind`) bytes to RGB uint8 HxWx3; FrameError ``corrupt_jpeg`` for undecodable, truncated or
     too-short data, ``frame_too_large`` when the header claims more than ``max_pixels`` pixels.
 
     Both header checks come before decoding: OpenCV allocates what the header says (a forged
@@ -404,6 +436,11 @@ def decode_jpeg_reduced(buf: bytes, where: str = "frame", max_pixels: int = MAX_
     ceil(w / r) x ceil(h / r) pixels (the block mapping the crops rely on); when it does not (no size
     in the header, an EXIF rotation, a JPEG the decoder cannot scale) the frame is decoded in full
     and ``reduction`` is 1."""
+    kind = image_kind(buf)
+    if kind == "PNG":  # ImageNet ships PNGs named .JPEG: decoded in full, as what they are
+        return _decode_png(buf, where, max_pixels)
+    if kind != "JPEG":
+        raise FrameError("corrupt_jpeg", f"{where}: {kind}, not a JPEG or PNG image")
     wh = _checked_jpeg_size(buf, where, max_pixels)
     if reduction in _REDUCED_RGB and wh is not None:
         img = _imdecode_rgb(buf, where, _REDUCED_RGB[reduction])
