@@ -54,3 +54,31 @@ def test_eval_got10k_test_writes_the_server_zip(shared_data, got10k_layout, tmp_
         assert sorted(zf.namelist()) == [f"{seq}/{seq}_001.txt", f"{seq}/{seq}_time.txt"]
         assert len(zf.read(f"{seq}/{seq}_001.txt").decode().splitlines()) == 10
     assert not (tmp_path / "SiamFC" / "got10k_scores.json").exists()  # the test split's gt is withheld
+
+
+@pytest.mark.parametrize("label, text", [("absence", "0\ninf\n" + "0\n" * 8), ("cover", "8\n" * 3 + "1e30\n" + "8\n" * 6),
+                                         ("cover", "8\n")])
+def test_damaged_labels_are_one_line_errors_and_dataprep_skips_them_alike(shared_data, got10k_layout, tmp_path,
+                                                                          label, text):
+    import shutil
+
+    from dataprep.cli import app as dataprep_app
+
+    root = tmp_path / "got"
+    shutil.copytree(got10k_layout[0], root)
+    seq = "GOT-10k_Val_000001"
+    (root / "val" / seq / f"{label}.label").write_text(text)
+    result = invoke("eval", "--benchmark", "got10k", "--root", root, "--sequences", seq,
+                    "--weights", shared_data / "weights" / "siamfc_alexnet.safetensors", "--out", tmp_path / "e",
+                    "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert f"{label}.label" in message and ("is not an integer" in message or "lines for 10 frames" in message)
+    out = tmp_path / "shards"
+    res = CliRunner().invoke(dataprep_app, ["build", "--dataset", "got10k", "--root", str(root), "--split", "val",
+                                            "--out", str(out), "--scheduler", "synchronous", "--no-progress", "-k", "1"])
+    import pyarrow.parquet as pq
+
+    skipped = [r for r in pq.read_table(out / "manifest" / "skipped.parquet").to_pylist() if seq in r["where"]]
+    assert [r["reason"] for r in skipped] == ["unreadable_sequence"], res.output
+    assert f"{label}.label" in skipped[0]["detail"]

@@ -56,3 +56,26 @@ def test_tracker_eval_and_dataprep_name_the_same_problem(tmp_path, shared_data):
     skipped = pq.read_table(out / "manifest" / "skipped.parquet").to_pylist()
     assert [(r["reason"], r["detail"]) for r in skipped] == [
         ("unreadable_sequence", "ROOT/Empty/groundtruth_rect.txt: no ground-truth rows (expected one x,y,w,h row per frame)")]
+
+
+def test_an_otb2015_json_entry_without_image_files_is_named(tmp_path):
+    import json
+
+    _otb(tmp_path, "Seq", 6)
+    (tmp_path / "OTB2015.json").write_text(json.dumps({"Seq": {"name": "Seq", "gt_rect": [[1, 1, 2, 2]]}}))
+    with pytest.raises(ValueError, match="OTB2015.json: Seq: image_files must be a non-empty list"):
+        load_otb(tmp_path)
+    (tmp_path / "OTB2015.json").write_text(json.dumps({"Seq": {"name": "Seq", "image_files": ["../../../etc/passwd"]}}))
+    with pytest.raises(ValueError, match=r"Seq.image_files\[0\] = '../../../etc/passwd' leads outside"):
+        load_otb(tmp_path)
+
+
+def test_export_into_an_existing_file_is_one_line(tmp_path, shared_data):
+    from tracker.cli import app
+
+    target = tmp_path / "model.onnx"
+    target.write_text("mine")
+    res = CliRunner().invoke(app, ["export", "--weights", str(shared_data / "weights" / "siamfc_alexnet.safetensors"),
+                                   "--onnx", str(target)])
+    assert res.exit_code == 2 and "is a file; the export is a folder" in " ".join(res.output.split()), res.output
+    assert target.read_text() == "mine"

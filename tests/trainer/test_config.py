@@ -1,5 +1,7 @@
 import tomllib
 
+from pathlib import Path
+
 import pytest
 
 from trainer.config import Config, ConfigError, load_config, save_config, to_toml
@@ -47,3 +49,20 @@ def test_overrides_and_round_trip(tmp_path):
     save_config(cfg, out)
     assert load_config(out) == cfg
     assert tomllib.loads(to_toml({"a": {"b": {}, "c": "q\"x"}}))["a"] == {"b": {}, "c": 'q"x'}
+
+
+@pytest.mark.parametrize("value, message", [("nan", "optim.lr must be a finite number, got nan"),
+                                            ("inf", "optim.lr must be a finite number, got inf"),
+                                            ("0.0", "optim.lr must be > 0")])
+def test_non_finite_or_zero_lr_is_refused_by_the_config_check(value, message):
+    from trainer.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(Path(__file__).resolve().parents[2] / "pipelines/train/siamrpn.toml", [f"optim.lr={value}"]).check()
+
+
+def test_a_non_finite_loss_weight_is_refused_too():
+    from trainer.config import ConfigError
+
+    with pytest.raises(ConfigError, match="loss.alpha must be a finite number"):
+        load_config(Path(__file__).resolve().parents[2] / "pipelines/train/siamrpn.toml", ["loss.alpha=nan"]).check()

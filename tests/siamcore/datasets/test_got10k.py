@@ -68,7 +68,17 @@ def test_malformed_rows_and_short_labels(got10k_layout, tmp_path):
     lines = (folder / "groundtruth.txt").read_text().splitlines()
     lines[2] = "1,2,x,4"
     (folder / "groundtruth.txt").write_text("\n".join(lines[:8]) + "\n\n")  # 8 rows for 10 frames
-    (folder / "absence.label").write_text("0\n1\n")  # 2 values for 10 frames
+    (folder / "absence.label").write_text("0\n1\n" + "0\n" * 8)
     seq = load_got10k_sequence(folder)
     assert np.flatnonzero(np.isnan(seq.gt_xywh).any(axis=1)).tolist() == [1, 2, 8, 9]
     assert np.flatnonzero(seq.absent).tolist() == [1]
+    # a damaged label is named, never read as absent or visible frames (issue 19, case 13)
+    for text, message in (("0\n1\n", "2 lines for 10 frames"), ("0\ninf\n" + "0\n" * 8, ":2: 'inf' is not an integer"),
+                          ("1e30\n" + "0\n" * 9, ":1: '1e30' is not an integer in \\[0, 1\\]")):
+        (folder / "absence.label").write_text(text)
+        with pytest.raises(ValueError, match=message):
+            load_got10k_sequence(folder)
+    (folder / "absence.label").write_text("0\n" * 10)
+    (folder / "cover.label").write_text("9\n" * 10)
+    with pytest.raises(ValueError, match="cover.label:1: '9' is not an integer in \\[0, 8\\]"):
+        load_got10k_sequence(folder)

@@ -850,6 +850,9 @@ def export(
 
     if onnx is None:
         _fail("nothing to export: give --onnx DIR")
+    if onnx.exists() and not onnx.is_dir():
+        _fail(f"--onnx {onnx} is a file; the export is a folder (template.onnx, detect.onnx, tracker.json): "
+              "give a folder name")
     _setup_torch(threads, "cpu")
     try:
         import onnx as _onnx  # noqa: F401  (onnx.checker validates the graphs)

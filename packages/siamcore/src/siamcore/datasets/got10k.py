@@ -25,6 +25,7 @@ A root may be the GOT-10k folder (its ``train`` / ``val`` / ``test`` sub-folders
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -44,18 +45,31 @@ def read_got10k_groundtruth(path: Path) -> np.ndarray:
     return read_xywh_rows(path)
 
 
-def read_label(path: Path, n_frames: int) -> np.ndarray | None:
-    """One integer per line of a ``*.label`` file as ``[n_frames]`` int (missing or bad lines 0), or
-    None when the file does not exist."""
+LABEL_MAX = {"absence": 1, "cover": 8, "cut_by_image": 1}
+"""The largest value of each label: absence and cut_by_image are flags, cover is 0..8 (GOT-10k's paper)."""
+
+
+def read_label(path: Path, n_frames: int, max_value: int = 8) -> np.ndarray | None:
+    """One integer in ``[0, max_value]`` per frame from a ``*.label`` file as ``[n_frames]`` int, or None
+    when the file does not exist. ValueError naming the file and line for a value that is not such an
+    integer (``inf``, ``1e30``, text) and for a file with fewer lines than frames: a damaged label must
+    not turn into absent or visible frames."""
     path = Path(path)
     if not path.is_file():
         return None
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[:n_frames]
+    if len(lines) < n_frames:
+        raise ValueError(f"{path}: {len(lines)} lines for {n_frames} frames (expected one value per frame)")
     values = np.zeros(n_frames, np.int64)
-    for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines()[:n_frames]):
+    for i, line in enumerate(lines):
+        text = line.strip()
         try:
-            values[i] = int(float(line.strip() or 0))
+            value = float(text)
         except ValueError:
-            pass
+            value = math.nan
+        if not (math.isfinite(value) and value == int(value) and 0 <= value <= max_value):
+            raise ValueError(f"{path}:{i + 1}: {text!r} is not an integer in [0, {max_value}]")
+        values[i] = int(value)
     return values
 
 
@@ -83,7 +97,7 @@ def load_got10k_sequence(folder: Path) -> Sequence:
     n = len(frames)
     rows = read_got10k_groundtruth(folder / GT_FILE)[:n]
     gt = np.concatenate([rows, nan_rows(n - len(rows))])
-    labels = {name: read_label(folder / f"{name}.label", n) for name in LABELS}
+    labels = {name: read_label(folder / f"{name}.label", n, LABEL_MAX[name]) for name in LABELS}
     tags: dict[str, np.ndarray] = {}
     absent = np.zeros(n, bool)
     if labels["absence"] is not None:

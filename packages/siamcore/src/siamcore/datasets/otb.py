@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import join_inside
 from .sequence import Sequence, SequenceRef, frame_number, list_images, load_selected, normalise_name
 
 META_FILENAME = "OTB2015.json"
@@ -92,7 +93,18 @@ def load_meta(root: Path) -> dict | None:
     path = Path(root) / META_FILENAME
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable OTB JSON file ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected {{target: {{name, image_files, init_rect, gt_rect}}}} (OTB2015.json)")
+    for key, entry in data.items():
+        files = entry.get("image_files") if isinstance(entry, dict) else None
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise ValueError(f"{path}: {key}: image_files must be a non-empty list of file names")
+        for i, f in enumerate(files):
+            join_inside(path.parent, f, path, f"{key}.image_files[{i}]")
     return {normalise_name(key): entry for key, entry in data.items()}
 
 
