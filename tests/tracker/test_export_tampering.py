@@ -148,6 +148,23 @@ def test_outputs_are_taken_by_name_not_position(rpn_export, tmp_path):
     np.testing.assert_array_equal(boxes[0], boxes[1])
 
 
+def test_an_export_holding_nan_weights_is_refused_at_load(rpn_export, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    folder = _copy(rpn_export, tmp_path)
+    graph = onnx.load(str(folder / "detect.onnx"))
+    tensor = next(t for t in graph.graph.initializer if numpy_helper.to_array(t).dtype.kind == "f"
+                  and numpy_helper.to_array(t).size > 1)
+    values = numpy_helper.to_array(tensor).copy()
+    values.flat[0] = np.nan
+    tensor.CopyFrom(numpy_helper.from_array(values, tensor.name))
+    onnx.save(graph, str(folder / "detect.onnx"))
+    _rehash(folder, "detect")  # as an export made from NaN weights would have it
+    with pytest.raises(ExportError, match=f"weight '{tensor.name}' holds NaN"):
+        load_onnx_tracker(folder)
+
+
 def _weights(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     return save_model(create_model("siamrpn", **TINY_CONFIGS["siamrpn"]).eval(), tmp_path / "w.safetensors")

@@ -100,6 +100,25 @@ def _check_default_boxes(folder: Path, sidecar: Path, info: dict) -> Path:
     return path
 
 
+def _check_graph_weights(path: Path) -> None:
+    """Every floating-point weight of the graph finite: an export made from NaN weights (refused at export
+    since, but a file may come from elsewhere with a matching sha256) would track nowhere without a word.
+    Needs the ``onnx`` package (the tracker's ``[onnx]`` extra installs it); skipped without it."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        return
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # onnx raises DecodeError and others for a file that is no ONNX protobuf
+        raise ExportError(f"{path}: not an ONNX graph: {exc}") from None
+    for tensor in graph.initializer:
+        values = numpy_helper.to_array(tensor)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise ExportError(f"{path}: weight {tensor.name!r} holds NaN or infinite values")
+
+
 def check_export(folder: Path) -> dict:
     """The sidecar of the export ``folder``, every check above passed; :class:`ExportError` otherwise.
     The graphs' and arrays' paths are resolved (``info["graphs"][role]["path"]``, ``info["default_boxes"]["path"]``)."""
@@ -117,6 +136,7 @@ def check_export(folder: Path) -> dict:
           f"must hold exactly {' and '.join(GRAPH_ROLES)}")
     for role in GRAPH_ROLES:
         graphs[role]["path"] = _checked_file(folder, sidecar, f"graphs.{role}", graphs[role])
+        _check_graph_weights(graphs[role]["path"])
     if not info["model"].startswith("siamfc"):
         info["default_boxes"]["path"] = _check_default_boxes(folder, sidecar, info)
     return info
