@@ -119,7 +119,7 @@ def open_or_build(
         if problem is None:
             log.info("feature cache %s: reusing", path)
             return _checked(open_cache(path, reused=True), max_bad_fraction)
-        log.warning("feature cache %s is damaged (%s): rebuilding it", path, problem)
+        log.warning("feature cache %s cannot be reused (%s): rebuilding it", path, problem)
         aside = Path(cache_dir) / f".{key}.damaged"
         shutil.rmtree(aside, ignore_errors=True)
         path.rename(aside)  # out of the way at once: no other run reuses it meanwhile
