@@ -13,6 +13,7 @@ without it, and asking for this backend without it says how to install it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,7 @@ class OnnxModel:
         self._d_inputs = [i.name for i in self.sessions["detect"].get_inputs()]
         # Outputs are asked for by name, never taken by position: the template's are the detect graph's
         # template inputs, the detect graph's those of the model family.
-        self._t_outputs = sorted((n for n in self._d_inputs if n.startswith("template_")), key=lambda n: int(n[9:]))
+        self._t_outputs = sorted((n for n in self._d_inputs if re.fullmatch(r"template_\d+", n)), key=lambda n: int(n[9:]))
         self._d_outputs = ["score"] if self.name.startswith("siamfc") else ["conf_logits", "loc_deltas"]
         for role, wanted in (("template", self._t_outputs), ("detect", self._d_outputs)):
             have = {o.name for o in self.sessions[role].get_outputs()}

@@ -76,6 +76,9 @@ def check_config(path, config: dict) -> None:
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{path}: config {key} must be finite, got {value!r}")
+        if isinstance(value, (list, tuple)) and (len(value) > 64 or not all(
+                isinstance(v, (int, float)) and math.isfinite(v) for v in value)):
+            raise ValueError(f"{path}: config {key} must be at most 64 finite numbers (anchor ratios, variances)")
         low, high = _CONFIG_BOUNDS.get(key, (None, None))
         if low is not None and not (isinstance(value, int) and low <= value <= high):
             raise ValueError(f"{path}: config {key} must be an integer in [{low}, {high}], got {value!r}")
