@@ -104,10 +104,13 @@ def test_reduced_decode_reports_the_full_size_and_keeps_every_check(tmp_path):
     with pytest.raises(FrameError) as e:
         decode_jpeg_reduced(buf[: len(buf) // 2], reduction=2)
     assert e.value.reason == "corrupt_jpeg"
-    ok, png = cv2.imencode(".png", img)
-    with pytest.raises(FrameError) as e:  # as read_frame: the build reads JPEG frames only
-        decode_jpeg_reduced(png.tobytes(), reduction=2)
-    assert e.value.reason == "corrupt_jpeg"
+    ok, png = cv2.imencode(".png", img)  # decoded by content, as what it is: in full (issue 19, case 12)
+    frame = decode_jpeg_reduced(png.tobytes(), reduction=2)
+    assert frame.reduction == 1 and frame.frame_wh == (1283, 721)
+    np.testing.assert_array_equal(frame.image, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    with pytest.raises(FrameError) as e:
+        decode_jpeg_reduced(png.tobytes(), max_pixels=1283 * 721 - 1, reduction=2)
+    assert e.value.reason == "frame_too_large"
 
 
 def _write_otb(root, frames=4, size=(1283, 721), box=(330.0, 80.0, 620.0, 560.0)):
