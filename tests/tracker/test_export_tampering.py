@@ -13,13 +13,14 @@ from safetensors.torch import load_file, save_file
 
 pytest.importorskip("onnxruntime")
 
-from siamcore.shards import file_sha256  # noqa: E402
 from tracker.models import TINY_CONFIGS, create_model  # noqa: E402
 from tracker.onnx_export import SIDECAR, export_onnx  # noqa: E402
 from tracker.onnx_manifest import ExportError  # noqa: E402
 from tracker.onnx_runtime import load_onnx_tracker  # noqa: E402
 from tracker.online.params import ParamsError  # noqa: E402
 from tracker.weights import load_model, read_metadata, save_model  # noqa: E402
+
+from .conftest import rehash_export_file  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +43,6 @@ def _edit(folder: Path, change) -> None:
     info = json.loads((folder / SIDECAR).read_text())
     change(info)
     (folder / SIDECAR).write_text(json.dumps(info))
-
-
-def _rehash(folder: Path, key: str) -> None:
-    """Record a file's current digest, as if the export itself had written the tampered file."""
-    def change(info):
-        entry = info["graphs"][key] if key in ("template", "detect") else info[key]
-        entry["sha256"] = file_sha256(folder / entry["file"])
-    _edit(folder, change)
 
 
 @pytest.mark.parametrize("key, written, message", [
@@ -118,13 +111,13 @@ def test_forged_or_nan_default_boxes_are_refused(rpn_export, tmp_path):
     header = {"descr": "<f4", "fortran_order": False, "shape": (10**11, 4)}
     with open(folder / "default_boxes.npy", "wb") as f:  # a header claiming 1.6 TB, no data
         np.lib.format.write_array_header_1_0(f, header)
-    _rehash(folder, "default_boxes")
+    rehash_export_file(folder, "default_boxes")
     with pytest.raises(ExportError, match=r"float \[N, 4\] array"):
         load_onnx_tracker(folder)
     boxes = np.load(rpn_export / "default_boxes.npy")
     boxes[3, 2] = np.nan
     np.save(folder / "default_boxes.npy", boxes)
-    _rehash(folder, "default_boxes")
+    rehash_export_file(folder, "default_boxes")
     with pytest.raises(ExportError, match="must be finite"):
         load_onnx_tracker(folder)
 
@@ -138,7 +131,7 @@ def test_outputs_are_taken_by_name_not_position(rpn_export, tmp_path):
     extra = onnx.helper.make_tensor_value_info("extra", first.type.tensor_type.elem_type, None)
     graph.graph.output.insert(0, extra)
     onnx.save(graph, str(folder / "detect.onnx"))
-    _rehash(folder, "detect")
+    rehash_export_file(folder, "detect")
     frame = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
     boxes = []
     for export in (rpn_export, folder):
@@ -160,7 +153,7 @@ def test_an_export_holding_nan_weights_is_refused_at_load(rpn_export, tmp_path):
     values.flat[0] = np.nan
     tensor.CopyFrom(numpy_helper.from_array(values, tensor.name))
     onnx.save(graph, str(folder / "detect.onnx"))
-    _rehash(folder, "detect")  # as an export made from NaN weights would have it
+    rehash_export_file(folder, "detect")  # as an export made from NaN weights would have it
     with pytest.raises(ExportError, match=f"weight '{tensor.name}' holds NaN"):
         load_onnx_tracker(folder)
 

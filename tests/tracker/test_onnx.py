@@ -31,6 +31,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from tracker.onnx_export import export_onnx  # noqa: E402
 from tracker.onnx_runtime import OnnxModel, load_onnx_tracker, read_export  # noqa: E402
+from .conftest import rehash_export_file  # noqa: E402
 
 RTOL = 1e-4
 
@@ -192,15 +193,6 @@ def test_eval_on_both_backends_gives_the_same_boxes(shared_data, tmp_path):
         assert iou.min() >= 0.99, f"{seq}: worst frame {int(iou.argmin()) + 1} IoU {iou.min():.4f}"
 
 
-def _rehash(folder, role: str) -> None:
-    """Record the current sha256 of a graph in the sidecar, as if the export had written that file."""
-    from siamcore.shards import file_sha256
-
-    info = json.loads((folder / SIDECAR).read_text())
-    info["graphs"][role]["sha256"] = file_sha256(folder / info["graphs"][role]["file"])
-    (folder / SIDECAR).write_text(json.dumps(info))
-
-
 def test_backend_refuses_a_missing_or_invalid_export(tmp_path):
     """A clear one-line error, not a traceback, for a folder that is absent, not an export, or broken."""
     with pytest.raises(FileNotFoundError, match="ONNX export folder not found"):
@@ -219,7 +211,7 @@ def test_backend_refuses_a_missing_or_invalid_export(tmp_path):
     (tmp_path / "bad" / "detect.onnx").write_bytes(b"not a graph")
     with pytest.raises(ValueError, match="graphs.detect.sha256 does not match detect.onnx"):
         OnnxModel(tmp_path / "bad")
-    _rehash(tmp_path / "bad", "detect")  # broken when it was exported: onnx (or onnxruntime) says so
+    rehash_export_file(tmp_path / "bad", "detect")  # broken when it was exported: onnx (or onnxruntime) says so
     with pytest.raises(ValueError, match="detect.onnx: not an ONNX graph|onnxruntime cannot load it"):
         OnnxModel(tmp_path / "bad")
     source = tmp_path / "frames"  # a readable source, so that the refusal is the export's

@@ -85,7 +85,6 @@ from dataprep.task import (
 
 CONFIG_FILE = "build-config.json"
 """Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
-"""``OUT/.lock``: flock-ed by the build writing into OUT; holds its pid, host and start time."""
 
 VERSIONED_PACKAGES = (
     "siamtrack-core", "siamtrack-dataprep", "numpy", "opencv-python-headless", "lmdb", "msgpack", "pyarrow",

@@ -10,7 +10,7 @@ inside a dataset folder keep working.
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
+from pathlib import Path
 
 
 class PathOutsideRootError(ValueError):
@@ -22,7 +22,7 @@ def join_inside(root: Path, written: str, source: Path | str, key: str) -> Path:
     from) and ``key`` (where in it) when ``written`` is absolute, empty or climbs out of ``root``."""
     if not isinstance(written, str) or not written.strip():
         raise PathOutsideRootError(f"{source}: {key} must be a non-empty relative path, got {written!r}")
-    if PurePath(written).is_absolute() or os.path.isabs(written) or PurePath(written).drive:
+    if os.path.isabs(written):
         raise PathOutsideRootError(f"{source}: {key} = {written!r} is an absolute path; paths in this file "
                                    f"must be relative to {root}")
     base = os.path.normpath(os.path.abspath(root))

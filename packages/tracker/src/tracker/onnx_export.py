@@ -35,6 +35,7 @@ from siamcore.shards import file_sha256
 from torch import nn
 
 from .models import box_mask
+from .weights import check_weights
 
 FORMAT = "siamtrack-onnx"
 FORMAT_VERSION = 1
@@ -109,8 +110,6 @@ def export_onnx(model: nn.Module, out_dir: Path, params=None, source_weights: Pa
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from .weights import check_weights
-
     check_weights(model.state_dict(), f"model {model.name!r}")
     model = model.to("cpu").eval().requires_grad_(False).to(memory_format=torch.contiguous_format)
     params = default_params(model.name) if params is None else params

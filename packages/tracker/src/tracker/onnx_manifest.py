@@ -4,7 +4,7 @@
 that names the file and the key, never followed. The checks, in order: size and nesting of the JSON;
 keys and types; views, tracking parameters and default boxes bounded by what the model can use; every
 file named in it inside the folder (:func:`siamcore.paths.join_inside`) with the sha256 recorded at
-export; the graphs' outputs present by name.
+export; the graphs' output names listed (:class:`tracker.onnx_runtime.OnnxModel` asks for those by name).
 """
 
 from __future__ import annotations
@@ -136,6 +136,9 @@ def check_export(folder: Path) -> dict:
           f"must hold exactly {' and '.join(GRAPH_ROLES)}")
     for role in GRAPH_ROLES:
         graphs[role]["path"] = _checked_file(folder, sidecar, f"graphs.{role}", graphs[role])
+        outputs = graphs[role].get("outputs")
+        _need(isinstance(outputs, list) and outputs and all(isinstance(o, str) for o in outputs), sidecar,
+              f"graphs.{role}.outputs", "must be a non-empty list of output names")
         _check_graph_weights(graphs[role]["path"])
     if not info["model"].startswith("siamfc"):
         info["default_boxes"]["path"] = _check_default_boxes(folder, sidecar, info)

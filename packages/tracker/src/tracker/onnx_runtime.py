@@ -13,7 +13,6 @@ without it, and asking for this backend without it says how to install it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -114,15 +113,18 @@ class OnnxModel:
                 raise ExportError(f"{graph['path']}: onnxruntime cannot load it: {exc}") from None
         self._t_inputs = [i.name for i in self.sessions["template"].get_inputs()]
         self._d_inputs = [i.name for i in self.sessions["detect"].get_inputs()]
-        # Outputs are asked for by name, never taken by position: the template's are the detect graph's
-        # template inputs, the detect graph's those of the model family.
-        self._t_outputs = sorted((n for n in self._d_inputs if re.fullmatch(r"template_\d+", n)), key=lambda n: int(n[9:]))
-        self._d_outputs = ["score"] if self.name.startswith("siamfc") else ["conf_logits", "loc_deltas"]
-        for role, wanted in (("template", self._t_outputs), ("detect", self._d_outputs)):
-            have = {o.name for o in self.sessions[role].get_outputs()}
+        # Outputs are asked for by the names the export recorded, never taken by position; the template's
+        # outputs are fed to the detect graph under the same names.
+        self._t_outputs = info["graphs"]["template"]["outputs"]
+        self._d_outputs = info["graphs"]["detect"]["outputs"]
+        for role, wanted, have in (
+            ("template", self._t_outputs, {o.name for o in self.sessions["template"].get_outputs()}),
+            ("detect", self._d_outputs, {o.name for o in self.sessions["detect"].get_outputs()}),
+            ("detect", self._t_outputs, set(self._d_inputs)),
+        ):
             missing = [n for n in wanted if n not in have]
-            if missing or not wanted:
-                raise ExportError(f"{info['graphs'][role]['path']}: outputs {', '.join(missing) or '(none)'} missing; "
+            if missing:
+                raise ExportError(f"{info['graphs'][role]['path']}: {', '.join(missing)} missing; "
                                   f"it has {', '.join(sorted(have))}")
 
     # The torch-module calls OnlineTracker makes on its model: nothing to do here.
@@ -145,7 +147,7 @@ class OnnxModel:
         feed = {"search": _image(search)}
         if "search_guide" in self._d_inputs:
             feed["search_guide"] = _numpy(search_guide)
-        feed.update((f"template_{i}", t) for i, t in enumerate(template))
+        feed.update(zip(self._t_outputs, template))
         return self.sessions["detect"].run(self._d_outputs, feed)
 
     def detect(self, template, search, search_guide=None):

@@ -197,13 +197,11 @@ class Config:
             raise ConfigError("data.same_sequence_p and data.other_sequence_p must be in [0, 1] with a sum <= 1")
         if not 0 <= t.ema_decay < 1:
             raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
-        for section in (self.data, self.augment, self.loss, self.optim, self.train, self.cache, self.track_eval):
-            for f in dataclasses.fields(section):
-                value = getattr(section, f.name)
+        for section in dataclasses.fields(self):
+            for f in dataclasses.fields(getattr(self, section.name)):
+                value = getattr(getattr(self, section.name), f.name)
                 if isinstance(value, float) and not math.isfinite(value):
-                    name = type(section).__name__.removesuffix("Config").lower()
-                    name = {"trackeval": "track_eval"}.get(name, name)
-                    raise ConfigError(f"{name}.{f.name} must be a finite number, got {value}")
+                    raise ConfigError(f"{section.name}.{f.name} must be a finite number, got {value}")
         if not o.lr > 0:
             raise ConfigError(f"optim.lr must be > 0, got {o.lr}")
         if o.warmup_steps < 0 or not o.backbone_lr_scale >= 0:

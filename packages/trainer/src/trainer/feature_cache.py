@@ -115,15 +115,17 @@ def open_or_build(
     key = cache_key(sources, model, augment, copies, seed)
     path = Path(cache_dir) / key
     if (path / "meta.json").is_file():
-        problem = cache_problem(path, len(sources.catalog), copies)
-        if problem is None:
+        try:
+            cache = open_verified_cache(path, len(sources.catalog), copies)
+        except CacheUnusable as problem:
+            log.warning("feature cache %s cannot be reused (%s): rebuilding it", path, problem)
+            aside = Path(cache_dir) / f".{key}.damaged"
+            shutil.rmtree(aside, ignore_errors=True)
+            path.rename(aside)  # out of the way at once: no other run reuses it meanwhile
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
             log.info("feature cache %s: reusing", path)
-            return _checked(open_cache(path, reused=True), max_bad_fraction)
-        log.warning("feature cache %s cannot be reused (%s): rebuilding it", path, problem)
-        aside = Path(cache_dir) / f".{key}.damaged"
-        shutil.rmtree(aside, ignore_errors=True)
-        path.rename(aside)  # out of the way at once: no other run reuses it meanwhile
-        shutil.rmtree(aside, ignore_errors=True)
+            return _checked(cache, max_bad_fraction)
     start = time.perf_counter()
     tmp = Path(cache_dir) / f".{key}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -141,34 +143,39 @@ def open_or_build(
     return _checked(open_cache(path, reused=False), max_bad_fraction)
 
 
-def cache_problem(path: Path, records: int, copies: int) -> str | None:
-    """What is wrong with the cache folder ``path`` (None: nothing): its ``meta.json`` unreadable or of
-    another format, a file missing, of another size or sha256 than when it was built (overwritten,
+class CacheUnusable(Exception):
+    """A cache folder that must not be trained on; the message says why."""
+
+
+def open_verified_cache(path: Path, records: int, copies: int) -> FeatureCache:
+    """The cache folder ``path`` opened for reuse, or :class:`CacheUnusable`: its ``meta.json`` unreadable
+    or of another format, a file missing, of another size or sha256 than when it was built (overwritten,
     truncated, NaN bytes written into it), or arrays of the wrong shape. Reading 2 GB of features to
     hash them takes seconds; training on a damaged cache gives a wrong model or a crash much later."""
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return f"meta.json unreadable: {exc}"
+        raise CacheUnusable(f"meta.json unreadable: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT or not isinstance(meta.get("files"), dict):
-        return f"meta.json is not a format-{CACHE_FORMAT} cache description"
+        raise CacheUnusable(f"meta.json is not a format-{CACHE_FORMAT} cache description")
     for name in CACHE_FILES:
         recorded, file = meta["files"].get(name) or {}, path / name
         if not file.is_file():
-            return f"{name} missing"
-        if file.stat().st_size != recorded.get("bytes"):
-            return f"{name} has {file.stat().st_size} bytes, {recorded.get('bytes')} when built"
+            raise CacheUnusable(f"{name} missing")
+        size = file.stat().st_size
+        if size != recorded.get("bytes"):
+            raise CacheUnusable(f"{name} has {size} bytes, {recorded.get('bytes')} when built")
         if file_sha256(file) != recorded.get("sha256"):
-            return f"{name} changed since it was built (sha256)"
+            raise CacheUnusable(f"{name} changed since it was built (sha256)")
     try:
         cache = open_cache(path, reused=True)
     except (OSError, ValueError, KeyError) as exc:
-        return f"unreadable: {exc}"
+        raise CacheUnusable(f"unreadable: {exc}") from None
     if cache.exemplar.shape[:2] != (copies, records) or cache.search.shape[:2] != (copies, records):
-        return f"arrays hold {cache.search.shape[:2]} (copies, records), expected {(copies, records)}"
+        raise CacheUnusable(f"arrays hold {cache.search.shape[:2]} (copies, records), expected {(copies, records)}")
     if len(cache.decoded) != records:
-        return f"boxes.npz holds {len(cache.decoded)} records, expected {records}"
-    return None
+        raise CacheUnusable(f"boxes.npz holds {len(cache.decoded)} records, expected {records}")
+    return cache
 
 
 def _checked(cache: FeatureCache, max_bad_fraction: float) -> FeatureCache:
