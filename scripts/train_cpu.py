@@ -77,6 +77,8 @@ def train(model: str, seed: int, shards: list[Path], recipe: dict, out: Path, st
             "--backbone-weights", SHARED / recipe["weights"], "--device", "cpu", "--set", f"train.seed={seed}",
             "--set", f"cache.dir={out / 'feature-cache'}", "--set", f"track_eval.root={SHARED / recipe['eval']['root']}",
             "--set", f"track_eval.sequences={json.dumps(recipe['eval']['sequences'])}"]
+    if tracking_params(recipe, model):  # tracked (and recorded in the export) with the recipe's tracking parameters
+        args += ["--set", f"track_eval.params={tracking_params(recipe, model)}"]
     if steps:
         args += ["--max-steps", steps]
     if (run_dir / "summary.json").is_file():
@@ -89,10 +91,23 @@ def train(model: str, seed: int, shards: list[Path], recipe: dict, out: Path, st
     return run_dir
 
 
-def evaluate(weights: Path, name: str, root: Path, sequences: list[str], out: Path) -> Path:
+def tracking_params(recipe: dict, model: str) -> Path | None:
+    """The recipe's tracking parameters file for ``model`` (its ``[tracking]`` table), or None."""
+    name = recipe.get("tracking", {}).get(model)
+    return REPO / name if name else None
+
+
+def same_tracking(run_dir: Path, params: Path | None) -> bool:
+    """Whether a run's tracking evaluation used ``params`` (its ``track_eval.params``; "" for the defaults)."""
+    recorded = tomllib.loads((run_dir / "config.toml").read_text())["track_eval"]["params"]
+    return (Path(recorded).resolve() if recorded else None) == (params.resolve() if params else None)
+
+
+def evaluate(weights: Path, name: str, root: Path, sequences: list[str], out: Path, params: Path | None = None) -> Path:
     """`tracker eval` (OTB protocol) of ``weights`` on ``sequences`` of ``root`` into ``out/<name>``."""
+    extra = ["--params", params] if params else []
     run("tracker", "eval", "--benchmark", "otb", "--root", root, "--weights", weights, "--name", name, "--out", out,
-        "--sequences", ",".join(sequences), "--resume", quiet_output=True)
+        "--sequences", ",".join(sequences), "--resume", *extra, quiet_output=True)
     return out / name
 
 
@@ -125,13 +140,14 @@ def main() -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     shards = build_shards(recipe, a.out)
     runs = [train(m, s, shards, recipe, a.out, a.steps) for m in a.models for s in a.seeds]
+    run_params = {r: tracking_params(recipe, r.name.rsplit("-seed", 1)[0]) for r in runs}
 
     # The five OTB sequences (never trained on) and the real SiamFC weights beside; the drift of every run in
     # one picture per sequence (`tracker drift`, once, rather than also per run by `tracker eval --drift`).
     ev = recipe["eval"]
     otb_root, otb_seqs = SHARED / ev["root"], ev["sequences"]
     siamfc = SHARED / recipe["weights"]
-    results = [evaluate(r, r.name, otb_root, otb_seqs, a.out / "eval") for r in runs]
+    results = [evaluate(r, r.name, otb_root, otb_seqs, a.out / "eval", run_params[r]) for r in runs]
     results.append(evaluate(siamfc, SIAMFC_NAME, otb_root, otb_seqs, a.out / "eval"))
     published = [SHARED / "results" / "OTB100" / p for p in ev["published"]]
     scores = score(results + published, otb_root, otb_seqs, a.out / "scores.json", a.out / "plots")
@@ -142,14 +158,17 @@ def main() -> int:
     # Our own held-out aerial tracks (never trained on): trained weights against the real SiamFC weights.
     ho = recipe["holdout"]
     ho_root, ho_seqs = SHARED / ho["root"], ho["sequences"]
-    ho_results = [evaluate(r, r.name, ho_root, ho_seqs, a.out / "holdout") for r in runs]
+    ho_results = [evaluate(r, r.name, ho_root, ho_seqs, a.out / "holdout", run_params[r]) for r in runs]
     ho_results.append(evaluate(siamfc, SIAMFC_NAME, ho_root, ho_seqs, a.out / "holdout"))
     ho_scores = score(ho_results, ho_root, ho_seqs, a.out / "holdout-scores.json", a.out / "plots" / "holdout")
 
     from trainer.track_eval import plot_auc_vs_minutes, read_track_eval
 
     curves = {r.name: [(x["train_minutes"], x["auc"]) for x in read_track_eval(r)] for r in runs}
-    plot = plot_auc_vs_minutes(curves, {p.name: scores[p.name]["auc"] for p in published if p.name in scores},
+    drawn = {name: c for name, c in curves.items() if same_tracking(a.out / "runs" / name, run_params[a.out / "runs" / name])}
+    for name in sorted(set(curves) - set(drawn)):
+        print(f"{name}: its AUC during training was measured with other tracking parameters; left out of the plot")
+    plot = plot_auc_vs_minutes(drawn, {p.name: scores[p.name]["auc"] for p in published if p.name in scores},
                                a.out / "plots" / "auc-vs-minutes.png")
     summary = report(runs, curves, scores, ho_scores, drift, ev["drift"], a.models, published)
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -148,3 +148,25 @@ def test_siamfc_file_into_alexnet_variants(shared_data):
     # grouped conv2/4/5 do not fit the ungrouped trunk: neither their weights nor their biases load
     assert sorted(report.mismatched) == [f"features.{i}.{p}" for i in (11, 14, 4) for p in ("bias", "weight")]
     assert "features.1.weight" in report.missing  # batch norms are not in the file
+
+
+def test_weights_carry_the_tracking_parameters_they_were_evaluated_with(tmp_path):
+    """A trainer run records its tracking parameters in the export; `tracker eval/run --weights` then
+    tracks as the run did, an explicit --params file still wins, and absent any the model's defaults apply."""
+    from tracker.online import RPNParams, load_tracker
+    from tracker.online.factory import params_for_weights
+
+    model = create_model("siamrpn", **TINY_CONFIGS["siamrpn"])
+    plain = save_model(model, tmp_path / "plain.safetensors")
+    recorded = save_model(model, tmp_path / "tuned.safetensors",
+                          tracking={"scale_count": 3, "window_influence": 0.25, "lr": 0.0})
+    assert json.loads(recorded.with_suffix(".json").read_text())["tracking"]["scale_count"] == 3
+    assert load_tracker(plain).params == RPNParams()
+    tuned = load_tracker(recorded).params
+    assert (tuned.scale_count, tuned.window_influence, tuned.lr, tuned.penalty_k) == (3, 0.25, 0.0, RPNParams().penalty_k)
+    explicit = tmp_path / "p.toml"
+    explicit.write_text("window_influence = 0.5\n")
+    assert params_for_weights(recorded, "siamrpn", explicit) == RPNParams(window_influence=0.5)
+    bad = save_model(model, tmp_path / "bad.safetensors", tracking={"scale_count": 2})
+    with pytest.raises(ValueError, match="bad.safetensors .its tracking parameters.: scale_count must be odd"):
+        load_tracker(bad)

@@ -173,6 +173,23 @@ def test_export_writes_weights_the_tracker_loads(tiny_build, tmp_path):
         export_run(tmp_path)
 
 
+def test_export_records_the_runs_tracking_parameters(tiny_build, tmp_path):
+    """The weights of a run evaluated with `track_eval.params` track with those parameters by default."""
+    from tracker.online import load_tracker
+
+    params = tmp_path / "track.toml"
+    params.write_text("scale_count = 3\nlr = 0.0\n")
+    fit(_cfg("siamrpn", [tiny_build], "train.max_steps=1", f"track_eval.params={params}"), tmp_path / "run",
+        progress=False)
+    tracker = load_tracker(tmp_path / "run")
+    assert (tracker.params.scale_count, tracker.params.lr) == (3, 0.0)
+    params.unlink()  # gone by export time: a warning, and weights that keep the model's defaults
+    warnings = []
+    export_run(tmp_path / "run", warn=warnings.append)
+    assert load_tracker(tmp_path / "run").params.scale_count == 1
+    assert any("track_eval.params" in w and "defaults" in w for w in warnings), warnings
+
+
 def test_cli_fit_and_errors(tiny_build, tmp_path):
     runner = CliRunner()
     args = ["fit", "--config", str(REPO / "pipelines/train/siambroadcastrpn.toml"), "--shards", str(tiny_build),

@@ -39,7 +39,9 @@ WeightsOpt = Annotated[Path, typer.Option("--weights", "-w", help="Weights file 
 ModelOpt = Annotated[
     str | None, typer.Option(help="Model name when the weights file does not say (siamfc, siamrpn, ...).")
 ]
-ParamsOpt = Annotated[Path | None, typer.Option(help="Tracking hyper-parameters TOML (pipelines/track/<model>.toml).")]
+ParamsOpt = Annotated[Path | None, typer.Option(
+    help="Tracking hyper-parameters TOML (default: those recorded in the weights by the trainer, else "
+         "pipelines/track/<model>.toml).")]
 DeviceOpt = Annotated[str, typer.Option(help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1.")]
 ThreadsOpt = Annotated[int, typer.Option(
     help="CPU threads for the network (0 = the CPUs this process may use: its affinity mask and cgroup quota, "
@@ -772,7 +774,7 @@ def tune(
         "--out", "-o", help="Write the best parameters here (a --params TOML file).")] = None,
     model: ModelOpt = None,
     params: Annotated[Path | None, typer.Option(
-        help="Start from these parameters (default: the model's, pipelines/track/<model>.toml).")] = None,
+        help="Start from these parameters (default: those recorded in the weights, else the model's).")] = None,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = 0,
 ) -> None:
@@ -840,12 +842,14 @@ def export(
     opset: Annotated[int, typer.Option(help="ONNX opset version.", min=13)] = 17,
     model: ModelOpt = None,
     params: Annotated[Path | None, typer.Option(
-        help="Tracking hyper-parameters recorded in tracker.json (default: the model's).")] = None,
+        help="Tracking hyper-parameters recorded in tracker.json (default: those recorded in the weights, "
+             "else the model's).")] = None,
     threads: ThreadsOpt = 0,
 ) -> None:
     """Export a model for deployment without torch weights (ONNX, run by onnxruntime). Needs the onnx
     package (pip install 'siamtrack-tracker\\[onnx]')."""
-    from .online import ParamsError, load_params, resolve_weights_path
+    from .online import ParamsError, resolve_weights_path
+    from .online.factory import params_for_weights
     from .weights import load_model
 
     if onnx is None:
@@ -863,7 +867,7 @@ def export(
     try:
         path = resolve_weights_path(weights)
         net = load_model(path, model_name=model)
-        sidecar = export_onnx(net, onnx, load_params(params, net.name), source_weights=path, opset=opset)
+        sidecar = export_onnx(net, onnx, params_for_weights(path, net.name, params), source_weights=path, opset=opset)
     except KeyError as e:
         _fail(f"{e.args[0]} (--model)")
     except (FileNotFoundError, ValueError, ParamsError) as e:

@@ -41,8 +41,13 @@ def model_info(model: nn.Module) -> dict:
     }
 
 
-def save_model(model: nn.Module, path) -> Path:
-    """Write ``model``'s weights to ``path`` (safetensors) and ``path.with_suffix('.json')``, atomically."""
+def save_model(model: nn.Module, path, tracking: dict | None = None) -> Path:
+    """Write ``model``'s weights to ``path`` (safetensors) and ``path.with_suffix('.json')``, atomically.
+
+    ``tracking``: the tracking parameters the weights were evaluated with (a params file's keys); the
+    online tracker then uses them when no ``--params`` is given (:func:`read_tracking`), so that
+    ``tracker eval --weights RUN`` measures what the run reported.
+    """
     path = Path(path)
     info = model_info(model)
     metadata = {
@@ -51,6 +56,9 @@ def save_model(model: nn.Module, path) -> Path:
         "views": json.dumps(info["views"], sort_keys=True),
         "format": FORMAT,
     }
+    if tracking:
+        info["tracking"] = dict(tracking)
+        metadata["tracking"] = json.dumps(info["tracking"], sort_keys=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -62,6 +70,20 @@ def read_metadata(path) -> dict:
     """The safetensors metadata of ``path`` (``{}`` when it has none)."""
     with _open_safetensors(path) as f:
         return dict(f.metadata() or {})
+
+
+def read_tracking(path) -> dict | None:
+    """The tracking parameters recorded in a siamtrack weights file (:func:`save_model`), or None."""
+    metadata = read_metadata(path)
+    if metadata.get("format") != FORMAT or "tracking" not in metadata:
+        return None
+    try:
+        tracking = json.loads(metadata["tracking"])
+    except json.JSONDecodeError:
+        tracking = None
+    if not isinstance(tracking, dict):
+        raise ValueError(f"{path}: its tracking parameters are not a JSON object")
+    return tracking
 
 
 # Bounds of what a weights file may ask for: the largest model here holds ~10 M values.

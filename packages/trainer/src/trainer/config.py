@@ -150,7 +150,9 @@ class TrackEvalConfig:
     layout: str = "otb"  # its layout: otb | vot | davis | tlp (siamcore.datasets)
     sequences: list = field(default_factory=list)  # names under root (empty = all)
     every_steps: int = 0  # also after the last step; 0 = only after the last step (when root is set)
-    params: str = ""  # tracking hyper-parameters TOML ("" = the model's defaults, pipelines/track/<model>.toml)
+    # Tracking hyper-parameters TOML ("" = the model's defaults, pipelines/track/<model>.toml); the exported
+    # weights record them, so that `tracker eval/run --weights RUN` tracks as this evaluation did.
+    params: str = ""
 
 
 @dataclass

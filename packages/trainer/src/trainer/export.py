@@ -12,6 +12,7 @@ from pathlib import Path
 
 from trainer import checkpoint as ckpt
 from trainer.loop import CHECKPOINT_FORMAT, EXPORT_FILE
+from trainer.track_eval import recorded_tracking
 
 log = logging.getLogger(__name__)
 
@@ -47,4 +48,6 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
     targets = [run_dir / EXPORT_FILE]
     if out is not None and Path(out).resolve() != targets[0].resolve():
         targets.append(Path(out))
-    return [save_model(model, t) for t in targets]
+    tracking = recorded_tracking(state["config"].get("track_eval", {}).get("params", ""), model.name, warn)
+    return [save_model(model, t, tracking=tracking) for t in targets]
+

@@ -456,7 +456,10 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     if di.is_main:
         from tracker.weights import save_model
 
-        save_model(eval_model, run_dir / EXPORT_FILE)
+        from trainer.track_eval import recorded_tracking
+
+        tracking = recorded_tracking(cfg.track_eval.params, cfg.model.name, bar.note)
+        save_model(eval_model, run_dir / EXPORT_FILE, tracking=tracking)
         finite = lambda x: x if math.isfinite(x) else None  # noqa: E731  (JSON has no NaN)
         summary = {"model": cfg.model.name, "step": step, "epoch": epoch, "world": di.world,
                    "last_loss": finite(result.last_loss), "ranks_in_sync": in_sync,

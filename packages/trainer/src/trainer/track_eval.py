@@ -13,8 +13,10 @@ steer training).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,21 @@ class TrackEvalResult:
     auc: float
     per_sequence: dict[str, float]
     seconds: float  # time the evaluation took
+
+
+def recorded_tracking(params_file: str, model_name: str, warn: Callable[[str], None]) -> dict | None:
+    """What an export records of ``track_eval.params`` (every key of the loaded parameters), so that
+    ``tracker eval/run --weights RUN`` tracks as this evaluation did; None (the model's defaults) when the
+    run named no file or it no longer loads (``warn`` says so)."""
+    from tracker.online import ParamsError, load_params
+
+    if not params_file:
+        return None
+    try:
+        return dataclasses.asdict(load_params(Path(params_file), model_name))
+    except (ParamsError, OSError) as exc:
+        warn(f"track_eval.params: {exc}; the export records no tracking parameters (the model's defaults apply)")
+        return None
 
 
 class TrackEvaluator:

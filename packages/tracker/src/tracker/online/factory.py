@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from .base import OnlineTracker
-from .params import default_params, load_params
+from .params import default_params, load_params, params_from_dict
 from .rpn import RPNTracker
 from .siamfc import SiamFCTracker
 
@@ -38,10 +38,26 @@ def build_tracker(model: torch.nn.Module, params=None, channels_last: bool = Tru
     return RPNTracker(model, params, channels_last=channels_last)
 
 
+def params_for_weights(weights_file: Path, model_name: str, params_path: Path | None = None):
+    """The tracking hyper-parameters for a weights file: ``params_path``'s when given, else those the
+    weights were exported with (a trainer run records the ones it was evaluated with), else the model's
+    defaults (``pipelines/track/<model>.toml``)."""
+    from ..weights import read_tracking
+
+    if params_path is not None:
+        return load_params(params_path, model_name)
+    recorded = read_tracking(weights_file)
+    if recorded is None:
+        return default_params(model_name)
+    return params_from_dict(default_params(model_name), recorded, f"{weights_file} (its tracking parameters)")
+
+
 def load_tracker(weights: Path, model_name: str | None = None, params_path: Path | None = None,
                  device: str = "cpu", channels_last: bool = True) -> OnlineTracker:
-    """Load weights (file or run folder), pick the model's hyper-parameters, build the tracker."""
+    """Load weights (file or run folder), pick the hyper-parameters (:func:`params_for_weights`), build the
+    tracker."""
     from ..weights import load_model
 
-    model = load_model(resolve_weights_path(weights), model_name=model_name, map_location=device)
-    return build_tracker(model, load_params(params_path, model.name), channels_last=channels_last)
+    path = resolve_weights_path(weights)
+    model = load_model(path, model_name=model_name, map_location=device)
+    return build_tracker(model, params_for_weights(path, model.name, params_path), channels_last=channels_last)
