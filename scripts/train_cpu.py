@@ -165,7 +165,7 @@ def main() -> int:
     from trainer.track_eval import plot_auc_vs_minutes, read_track_eval
 
     curves = {r.name: [(x["train_minutes"], x["auc"]) for x in read_track_eval(r)] for r in runs}
-    drawn = {name: c for name, c in curves.items() if same_tracking(a.out / "runs" / name, run_params[a.out / "runs" / name])}
+    drawn = {r.name: curves[r.name] for r in runs if same_tracking(r, run_params[r])}
     for name in sorted(set(curves) - set(drawn)):
         print(f"{name}: its AUC during training was measured with other tracking parameters; left out of the plot")
     plot = plot_auc_vs_minutes(drawn, {p.name: scores[p.name]["auc"] for p in published if p.name in scores},

@@ -50,4 +50,3 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
         targets.append(Path(out))
     tracking = recorded_tracking(state["config"].get("track_eval", {}).get("params", ""), model.name, warn)
     return [save_model(model, t, tracking=tracking) for t in targets]
-

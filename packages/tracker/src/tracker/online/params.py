@@ -65,7 +65,8 @@ PENALTY_FORMS = ("pysot", "seed")
 # Bounds of the values a tracker can use: beyond them a parameters file (or an export's sidecar) would
 # ask for absurd work (``response_upsample = 10**6`` is a 2-PiB response map) or meaningless weights.
 _RANGES = {
-    "scale_count": (1, 15), "scale_step": (1.0, 2.0), "scale_penalty": (0.0, 1.0), "scale_lr": (0.0, 1.0), "scale_margin": (0.0, 100.0),
+    "scale_count": (1, 15), "scale_step": (1.0, 2.0), "scale_penalty": (0.0, 1.0), "scale_lr": (0.0, 1.0),
+    "scale_margin": (0.0, 100.0),
     "window_influence": (0.0, 1.0), "response_upsample": (1, 64), "total_stride": (1, 64),
     "min_size_factor": (0.0, 1.0), "max_size_factor": (1.0, 1000.0), "penalty_k": (0.0, 10.0),
     "lr": (0.0, 1.0), "min_size_px": (0.0, 10000.0), "size_range_factor": (0.0, 1000.0),

@@ -8,10 +8,9 @@ scale whose best candidate has the highest ``logit + log(penalty)`` (side scales
 wins and the size first follows it as SiamFC's does (``1 - scale_lr + scale_lr * step^i``); then the size
 is smoothed towards the regressed one with ``penalty * confidence * lr``, clamped to the frame, to
 ``[init / 3, 3 init]`` and a minimum size. Scales compete in logits: where a target is followed the logits
-are 5-12, the sigmoid reads 0.99-1.00 at every scale, and any margin on probabilities would decide alone.
-For models that need a guide (SiamConcatRPN) the
-exemplar guide is the initial box and the search guide the previous prediction, both as binary masks
-in crop coordinates (:func:`tracker.models.box_mask`).
+are 3-12, the sigmoid reads 0.96-1.00 at every scale, and any margin on probabilities would decide alone.
+For models that need a guide (SiamConcatRPN) the exemplar guide is the initial box and the search guide the
+previous prediction, both as binary masks in crop coordinates (:func:`tracker.models.box_mask`).
 """
 
 from __future__ import annotations
@@ -57,7 +56,8 @@ class RPNTracker(OnlineTracker):
         window = window_for_box_xywh(prev, self.search_view, scale=scale_factor)
         size = self.search_view.size
         self._search.fill(0, frame, window, fill)
-        conf_logits, loc_deltas = self.model.detect(self._template, self._search.ready(), self._guide(prev, window, size))
+        guide = self._guide(prev, window, size)
+        conf_logits, loc_deltas = self.model.detect(self._template, self._search.ready(), guide)
         logits = conf_logits[0].float()
         conf = torch.sigmoid(logits).cpu().numpy().astype(np.float64)
         logits = logits.cpu().numpy().astype(np.float64)
@@ -102,4 +102,3 @@ class RPNTracker(OnlineTracker):
                                    p.clamp_to_frame)
         self.centre, self.size = (cx, cy), (w, h)
         return self.box_xywh, float(conf[j])
-
