@@ -77,6 +77,11 @@ def source_windows(default_boxes_cxcywh) -> np.ndarray:
     return cell_window[cell_of_box]
 
 
+def search_scale_factors(count: int, step: float) -> np.ndarray:
+    """SiamFC's search scales ``step^{-(count-1)/2 .. (count-1)/2}`` (window side factors; 1 in the middle)."""
+    return step ** (np.arange(count) - (count - 1) / 2)
+
+
 def normalised_hann_2d(size: int) -> np.ndarray:
     """SiamFC's window: ``outer(hanning(size), hanning(size))`` scaled to sum 1."""
     h = np.hanning(size)

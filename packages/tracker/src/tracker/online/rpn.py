@@ -24,7 +24,7 @@ from siamcore.encoding import decode
 from ..models import box_mask
 from .base import CropBatch, OnlineTracker, check_frame
 from .params import RPNParams
-from .postprocess import change_penalty, clamp_state, smooth_size, source_windows
+from .postprocess import change_penalty, clamp_state, search_scale_factors, smooth_size, source_windows
 
 
 class RPNTracker(OnlineTracker):
@@ -37,7 +37,7 @@ class RPNTracker(OnlineTracker):
         self.needs_guide = bool(getattr(model, "needs_guide", False))
         self._search = CropBatch(1, self.search_view.size, self.device, channels_last)
         n = self.params.scale_count
-        self.scale_factors = self.params.scale_step ** (np.arange(n) - (n - 1) / 2)
+        self.scale_factors = search_scale_factors(n, self.params.scale_step)
         self.scale_margins = np.where(np.arange(n) == n // 2, 0.0, self.params.scale_margin)
 
     def _guide(self, box_xywh, window_xyxy, size: int) -> torch.Tensor | None:

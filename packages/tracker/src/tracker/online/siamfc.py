@@ -24,14 +24,14 @@ from siamcore.crop import frame_mean, window_for_box_xywh
 
 from .base import CropBatch, OnlineTracker, check_frame
 from .params import SiamFCParams
-from .postprocess import normalise_response, normalised_hann_2d
+from .postprocess import normalise_response, normalised_hann_2d, search_scale_factors
 
 
 class SiamFCTracker(OnlineTracker):
     def __init__(self, model: torch.nn.Module, params: SiamFCParams | None = None, channels_last: bool = True):
         super().__init__(model, channels_last)
         self.params = p = params or SiamFCParams()
-        self.scale_factors = p.scale_step ** (np.arange(p.scale_count) - (p.scale_count - 1) / 2)
+        self.scale_factors = search_scale_factors(p.scale_count, p.scale_step)
         self.scale_penalties = np.where(np.arange(p.scale_count) == p.scale_count // 2, 1.0, p.scale_penalty)
         self._search = CropBatch(p.scale_count, self.search_view.size, self.device, channels_last)
         # The score map's side follows from the views: (255 - 127) / 8 + 1 = 17 for SiamFC.
