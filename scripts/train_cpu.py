@@ -77,8 +77,9 @@ def train(model: str, seed: int, shards: list[Path], recipe: dict, out: Path, st
             "--backbone-weights", SHARED / recipe["weights"], "--device", "cpu", "--set", f"train.seed={seed}",
             "--set", f"cache.dir={out / 'feature-cache'}", "--set", f"track_eval.root={SHARED / recipe['eval']['root']}",
             "--set", f"track_eval.sequences={json.dumps(recipe['eval']['sequences'])}"]
-    if tracking_params(recipe, model):  # tracked (and recorded in the export) with the recipe's tracking parameters
-        args += ["--set", f"track_eval.params={tracking_params(recipe, model)}"]
+    params = tracking_params(recipe, model)
+    if params:  # tracked (and recorded in the export) with the recipe's tracking parameters
+        args += ["--set", f"track_eval.params={params}"]
     if steps:
         args += ["--max-steps", steps]
     if (run_dir / "summary.json").is_file():
