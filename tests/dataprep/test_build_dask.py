@@ -101,9 +101,9 @@ def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path, build_o
 
 
 def _malloc_settings_of_this_process(_unused):
-    from dataprep import cluster
+    from dataprep import malloc
 
-    return cluster._malloc_set
+    return malloc._malloc_set
 
 
 def test_shard_tasks_apply_the_malloc_settings_in_forked_and_spawned_workers(tmp_path):

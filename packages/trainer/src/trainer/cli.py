@@ -72,7 +72,8 @@ def fit(
     from trainer.checkpoint import list_checkpoints
     from trainer.config import ConfigError, load_config
     from trainer.data import DataError
-    from trainer.loop import ResumeError, RunFolderInUse, fit as run_fit
+    from trainer.loop import RunFolderInUse, fit as run_fit
+    from trainer.run_state import ResumeError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     extra = list(ctx.args)
@@ -133,7 +134,7 @@ def _agree_on_run_dir(run: Path, device_name: str) -> Path:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return run
     from trainer.distributed import broadcast_str
-    from trainer.loop import setup_process
+    from trainer.run_state import setup_process
 
     device, info = setup_process(device_name)
     return Path(broadcast_str(str(run), info, device))
