@@ -101,9 +101,9 @@ def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path, build_o
 
 
 def _malloc_settings_of_this_process(_unused):
-    from dataprep import cluster
+    from dataprep import malloc
 
-    return cluster._malloc_set
+    return malloc._malloc_set
 
 
 def test_shard_tasks_apply_the_malloc_settings_in_forked_and_spawned_workers(tmp_path):
@@ -122,7 +122,7 @@ def test_shard_tasks_apply_the_malloc_settings_in_forked_and_spawned_workers(tmp
                               start_method=method)
         cfg = _cfg(root, tmp_path / method, 1).replace(dask=dask_cfg)
         (task,) = plan_shards(get_source("trackingnet").list_videos(str(root))[0], cfg, tmp_path / method)
-        with open_executor(dask_cfg) as executor:
+        with open_executor(dask_cfg, preload="dataprep.task") as executor:
             assert list(executor.client.run(_malloc_settings_of_this_process, "").values()) != [settings], method
             (outcome,) = executor.run(build_shard, [task])
             assert outcome.error is None and outcome.result["records"] > 0

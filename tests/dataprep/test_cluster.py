@@ -7,12 +7,13 @@ from urllib.request import urlopen
 
 import pytest
 
-from dataprep.cluster import open_executor, set_malloc
+from dataprep.cluster import open_executor
+from dataprep.malloc import set_malloc
 from dataprep.config import DaskConfig
 
 
 def test_local_cluster_dashboard_serves_its_status_page():
-    with open_executor(DaskConfig(workers=1, dashboard=True)) as executor:
+    with open_executor(DaskConfig(workers=1, dashboard=True), preload="dataprep.task") as executor:
         link = executor.dashboard
         assert "pip install bokeh" not in link  # bokeh comes with dataprep
         scheme, netloc, *_ = urlsplit(link)
@@ -35,7 +36,7 @@ def test_default_workers_are_forked_copies_of_the_driver_without_dashboard():
     """A forked worker already holds what the driver imported (here: an attribute set on `sys`), a spawned
     one would import it all again (~0.7 CPU-s per worker)."""
     setattr(sys, MARK, True)  # state of this process only: a forked worker has it, a spawned one does not
-    with open_executor(DaskConfig(workers=2)) as executor:
+    with open_executor(DaskConfig(workers=2), preload="dataprep.task") as executor:
         assert executor.dashboard is None and "forked" in executor.description
         imported = executor.client.run(_has_driver_state, "")
     assert list(imported.values()) == [True, True]
@@ -43,7 +44,7 @@ def test_default_workers_are_forked_copies_of_the_driver_without_dashboard():
 
 def test_spawned_workers_start_fresh():
     setattr(sys, MARK, True)
-    with open_executor(DaskConfig(workers=1, start_method="spawn")) as executor:
+    with open_executor(DaskConfig(workers=1, start_method="spawn"), preload="dataprep.task") as executor:
         imported = executor.client.run(_has_driver_state, "")
     assert list(imported.values()) == [False]
 
@@ -72,7 +73,7 @@ def test_forked_workers_do_not_hang_when_the_driver_used_opencv_threads():
 
     cv2.setNumThreads(2)
     cv2.GaussianBlur(np.zeros((720, 1280, 3), np.uint8), (0, 0), 2)  # starts the pool in this process
-    with open_executor(DaskConfig(workers=2, start_method="fork")) as executor:
+    with open_executor(DaskConfig(workers=2, start_method="fork"), preload="dataprep.task") as executor:
         futures = [executor.client.submit(_blur_once, i, pure=False) for i in range(2)]
         assert [f.result(timeout=60) for f in futures] == [True, True]
     assert cv2.getNumThreads() == 2  # the driver's setting is given back

@@ -118,7 +118,7 @@ def _square(job):
 
 def test_the_executor_runs_every_task_once_through_its_bounded_window():
     jobs = [_Job(f"job{i}", i) for i in range(13)]
-    with open_executor(DaskConfig(workers=1)) as executor:
+    with open_executor(DaskConfig(workers=1), preload="dataprep.task") as executor:
         assert executor.in_flight() == 4  # 13 tasks, never more than 4 submitted at a time
         outcomes = list(executor.run(_square, jobs))
     assert sorted((o.task.value, o.result) for o in outcomes) == [(i, i * i) for i in range(13)]

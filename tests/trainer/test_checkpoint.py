@@ -11,7 +11,7 @@ from tracker.weights import load_model
 
 from trainer import checkpoint as ckpt
 from trainer.export import export_run
-from trainer.loop import CHECKPOINT_FORMAT, EXPORT_FILE
+from trainer.checkpoint import CHECKPOINT_FORMAT, EXPORT_FILE
 
 
 @pytest.fixture

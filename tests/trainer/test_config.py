@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import Config, ConfigError, load_config, save_config, to_toml
+from siamcore.toml import toml_dumps
+from trainer.config import Config, ConfigError, load_config, save_config
 
 
 def test_seed_defaults():
@@ -48,7 +49,7 @@ def test_overrides_and_round_trip(tmp_path):
     out = tmp_path / "run" / "config.toml"
     save_config(cfg, out)
     assert load_config(out) == cfg
-    assert tomllib.loads(to_toml({"a": {"b": {}, "c": "q\"x"}}))["a"] == {"b": {}, "c": 'q"x'}
+    assert tomllib.loads(toml_dumps({"a": {"b": {}, "c": "q\"x"}}))["a"] == {"b": {}, "c": 'q"x'}
 
 
 @pytest.mark.parametrize("value, message", [("nan", "optim.lr must be a finite number, got nan"),

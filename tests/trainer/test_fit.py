@@ -16,7 +16,8 @@ from trainer.cli import app
 from trainer.config import load_config
 from trainer.data import DataError
 from trainer.export import export_run
-from trainer.loop import ResumeError, fit
+from trainer.loop import fit
+from trainer.run_state import ResumeError
 
 from .conftest import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
@@ -342,7 +343,7 @@ def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path
     from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
     from siamcore.encoding import decode
     from trainer.data import model_inputs
-    from trainer.loop import build_model
+    from trainer.run_state import build_model
 
     build = write_build(tmp_path / "b", make_records("fixed", 4, 1, SIAMRPN_VIEWS, seed=3, p_negative=0.0),
                         SIAMRPN_VIEWS, shards=1)
@@ -374,7 +375,7 @@ def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path
 
 
 def test_warm_up_and_trunk_learning_rate():
-    from trainer.loop import lr_at, make_optimizer, build_model
+    from trainer.run_state import lr_at, make_optimizer, build_model
 
     cfg = load_config(None, ["optim.lr=0.01", "optim.warmup_steps=4", "optim.lr_decay=0.5", "optim.lr_decay_every=10",
                              "optim.backbone_lr_scale=0.1", "model.args.channels=8"])
@@ -527,7 +528,7 @@ def test_a_failing_validation_figure_is_a_warning_and_training_goes_on(failing, 
     else:
         monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fail)
     cfg = _cfg("siamrpn", [tiny_build], "train.epochs=2")  # one step per epoch, validated at each end
-    with caplog.at_level("INFO", logger="trainer.loop"):
+    with caplog.at_level("INFO", logger="trainer"):
         result = fit(cfg, tmp_path / "run", progress=False)
     assert result.epoch == 2 and len(result.validation) == 2
     assert all(math.isfinite(v["iou"]) for v in result.validation)
@@ -555,7 +556,7 @@ def test_loader_workers_are_capped_by_the_cpus_this_process_may_use(tiny_build, 
 
     monkeypatch.setattr(trainer.loop, "DataLoader", RecordingLoader)
     cfg = _cfg("siamrpn", [tiny_build], "data.workers=64", "train.epochs=2", "train.validate=false")
-    with warnings.catch_warnings(record=True) as caught, caplog.at_level("INFO", logger="trainer.loop"):
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("INFO", logger="trainer"):
         warnings.simplefilter("always")
         result = fit(cfg, tmp_path / "run", progress=False)
     assert result.epoch == 2 and made == [1, 1]

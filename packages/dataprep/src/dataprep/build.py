@@ -318,7 +318,7 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
     if not todo:
         return run
     try:
-        with open_executor(cfg.dask) as executor:
+        with open_executor(cfg.dask, preload="dataprep.task") as executor:
             run.description, run.workers, run.dashboard = executor.description, executor.workers, executor.dashboard
             console.print(f"  on   {run.description}", markup=False)
             if run.dashboard:

@@ -16,13 +16,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from siamcore.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_STRICT_SKIPS, EXIT_USAGE, fail
 from siamcore.progress import console_width
 
-# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions").
-EXIT_FAILED = 1  # the command was valid but the work failed (shard tasks, verify found problems)
-EXIT_USAGE = 2  # refused before any work: bad option, config, input path or output folder (click's code)
-EXIT_STRICT_SKIPS = 3
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     help=(
@@ -58,10 +54,8 @@ def _console() -> Console:
 
 
 def _fail(exc: Exception, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``exc`` as the error (it says what to do) and exit with ``code``. The message is escaped:
-    it quotes paths and names, and rich would eat ``[x]`` in them as markup."""
-    _console().print(f"[bold red]error:[/] {escape(str(exc))}")
-    raise typer.Exit(code) from None
+    """Print ``exc`` as the error (it says what to do) and exit with ``code``."""
+    fail(_console(), exc, code)
 
 
 def _joined(names: Optional[list[str]]) -> Optional[str]:

@@ -5,7 +5,7 @@
   scheduler (and the dashboard, when asked for) on 127.0.0.1 only. On Linux the worker processes are
   forked from this one, which has already imported the task code: a spawned worker imports Python,
   Dask and OpenCV again (0.6-1 CPU-s each, most of a small build's cost). Every worker gets glibc
-  malloc settings (:func:`set_malloc`): Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB) hands every
+  malloc settings (:func:`dataprep.malloc.set_malloc`): Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB) hands every
   freed 720p frame buffer back to the OS, and the next decode page-faults it in again (~50% slower
   decodes measured here).
 - ``tcp://HOST:PORT``: a Client on a cluster started with ``dask scheduler`` / ``dask worker``
@@ -104,36 +104,10 @@ class Executor:
         return 2 * max(threads, 1) + 2
 
 
-def warm_worker() -> int:
+def warm_worker(module: str) -> int:
     """Import the task code on a worker before the clock starts (and fail early if it is missing there)."""
-    import dataprep.task  # noqa: F401
-
+    importlib.import_module(module)
     return os.getpid()
-
-
-_malloc_set: tuple[int, int] | None = None
-
-
-def set_malloc(trim_threshold: int, top_pad: int) -> bool:
-    """glibc's ``mallopt`` trim threshold and top pad for this process, once; False without glibc.
-
-    Called by each shard task: the ``MALLOC_*_`` environment variables only act when a process
-    starts, which a forked worker never does (it inherits the driver's settings), and a remote worker
-    did before we met it."""
-    global _malloc_set
-    if _malloc_set == (trim_threshold, top_pad):
-        return True
-    import ctypes
-    import ctypes.util
-
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_top_pad = -1, -2  # <malloc.h>
-    ok = bool(mallopt(m_trim_threshold, int(trim_threshold)) and mallopt(m_top_pad, int(top_pad)))
-    _malloc_set = (trim_threshold, top_pad) if ok else None
-    return ok
 
 
 @contextmanager
@@ -155,14 +129,14 @@ def _fork_safe(method: str) -> Iterator[None]:
         cv2.setNumThreads(threads)
 
 
-def _preload_forkserver() -> None:
+def _preload_forkserver(module: str) -> None:
     """Make the fork server import the task code once, so that each worker forked from it has it."""
     import multiprocessing
 
     from distributed.utils import get_mp_context
 
     get_mp_context()  # sets Dask's own preload list (once); ours replaces it until the server starts
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["distributed", "dataprep.task"])
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["distributed", module])
 
 
 STARTED = {"fork": "forked", "forkserver": "forked by a fork server", "spawn": "spawned"}
@@ -214,9 +188,13 @@ class ClusterError(Exception):
 
 
 @contextmanager
-def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
+def open_executor(cfg: DaskConfig, preload: str) -> Iterator[Executor]:
     """An :class:`Executor` for ``cfg.scheduler``; clusters and clients it started are closed on exit,
-    whatever happens (errors, Ctrl-C). ClusterError when the cluster cannot be used."""
+    whatever happens (errors, Ctrl-C). ClusterError when the cluster cannot be used.
+
+    ``preload`` names the module holding the task code (``"dataprep.task"``): every worker imports it
+    before the first task. Passed in, not imported here, so that the task code may use this module's
+    helpers without an import circle."""
     if cfg.scheduler == "synchronous":
         yield Executor("synchronous (in this process)", workers=1)
         return
@@ -237,7 +215,7 @@ def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
     # held for the executor's whole life: a nanny restarting a killed worker reads these again
     with dask.config.set(settings), _fork_safe(settings["distributed.worker.multiprocessing-method"]):
         if settings["distributed.worker.multiprocessing-method"] == "forkserver":
-            _preload_forkserver()
+            _preload_forkserver(preload)
         cluster = client = None
         try:
             if cfg.scheduler == "local":
@@ -256,7 +234,7 @@ def open_executor(cfg: DaskConfig) -> Iterator[Executor]:
                 workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
                 description = f"Dask cluster at {cfg.scheduler}, {workers} worker(s)"
                 dashboard = client.dashboard_link
-            _warm(client, cfg)
+            _warm(client, cfg, preload)
             yield Executor(description, workers=workers, dashboard=dashboard, client=client, retries=cfg.retries)
         finally:
             if client is not None:
@@ -304,10 +282,10 @@ def _connect(client_cls, cfg: DaskConfig):
     return client
 
 
-def _warm(client, cfg: DaskConfig) -> None:
+def _warm(client, cfg: DaskConfig, preload: str) -> None:
     """Import the task code on every worker; ClusterError when a worker cannot (dataprep not installed there)."""
     try:
-        client.run(warm_worker)
+        client.run(warm_worker, preload)
     except Exception as exc:
         raise ClusterError(f"the Dask workers ({cfg.scheduler}) cannot run dataprep: {type(exc).__name__}: {exc}. "
                            "Install siamtrack-dataprep (same version) in the workers' environment") from None

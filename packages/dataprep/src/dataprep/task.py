@@ -37,8 +37,8 @@ from siamcore.crop import decode_reduction, frame_mean
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import SHARDS_DIR, ShardWriter, shard_path
 
-from dataprep.cluster import set_malloc
 from dataprep.config import BuildConfig
+from dataprep.malloc import set_malloc
 from dataprep.manifest import samples_bytes
 from dataprep.pairs import PairPlan, SequenceFrames, plan_pairs, valid_frame_indices
 from dataprep.records import assemble_record, crop_views, manifest_row, view_windows

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from siamcore.exits import EXIT_FAILED, EXIT_USAGE, fail
 from siamcore.progress import PlainProgress, console_width, is_terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
@@ -58,16 +59,8 @@ InvalidGtOpt = Annotated[str, typer.Option(
          "default for --benchmark lasot).")]
 
 
-# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions").
-EXIT_FAILED = 1  # the command was valid but the work failed (no frame read, no sequence tracked)
-EXIT_USAGE = 2  # refused: bad option, weights, params, source or benchmark root (click's code)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    """Print the error and exit. ``message`` quotes paths and names, so it is escaped: rich would eat
-    bracketed text such as ``clip[1].mp4`` as markup."""
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    fail(console, message, code)
 
 
 def _check_output_file(path: Path | None, flag: str) -> None:

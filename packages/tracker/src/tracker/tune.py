@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siamcore.toml import toml_dumps
+
 from .datasets import Sequence
 from .evaluate import track_sequence
 from .metrics import sequence_curves
@@ -60,13 +62,4 @@ def tune(model, sequences: list[Sequence], grid: list[tuple[object, dict]],
 
 def params_toml(params, comment: str = "") -> str:
     """A params file (flat keys, as ``--params`` reads) holding every value of ``params``."""
-    lines = [f"# {line}" for line in comment.splitlines()] if comment else []
-    for key, value in dataclasses.asdict(params).items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, str):
-            text = f'"{value}"'
-        else:
-            text = repr(value)
-        lines.append(f"{key} = {text}")
-    return "\n".join(lines) + "\n"
+    return toml_dumps(dataclasses.asdict(params), comment)

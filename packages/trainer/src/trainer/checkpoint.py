@@ -22,8 +22,10 @@ import torch
 
 from siamcore.atomic import atomic_open, is_temp_name
 
+CHECKPOINT_FORMAT = "siamtrack-trainer-checkpoint"  # a checkpoint's "format" value
 CHECKPOINT_DIR = "checkpoints"
 EXPORT_DIR = "export"
+EXPORT_FILE = Path(EXPORT_DIR) / "model.safetensors"  # the run's weights for the tracker, in RUN/
 _NAME = re.compile(r"^step_(\d{9})\.pt$")
 
 

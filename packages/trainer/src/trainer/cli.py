@@ -12,12 +12,12 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from siamcore.exits import EXIT_INTERRUPTED, EXIT_USAGE, fail
 from siamcore.progress import console_width
 
 app = typer.Typer(
@@ -27,17 +27,10 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True, width=console_width(sys.stderr))
 
-# Exit codes shared by dataprep, trainer and tracker (README: "Command-line conventions"); a failure
-# during training is a Python traceback and exit 1.
-EXIT_USAGE = 2  # refused: bad option, config, run folder or shard folders (click's code for usage errors)
-EXIT_INTERRUPTED = 130
 
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    """Print the error and exit. ``message`` quotes user input (config keys like ``[trian]``, paths), so
-    it is escaped: rich would eat bracketed text as markup."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Refuse with ``message`` (a failure during training is a Python traceback and exit 1)."""
+    fail(err, message, code)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
@@ -79,7 +72,8 @@ def fit(
     from trainer.checkpoint import list_checkpoints
     from trainer.config import ConfigError, load_config
     from trainer.data import DataError
-    from trainer.loop import ResumeError, RunFolderInUse, fit as run_fit
+    from trainer.loop import RunFolderInUse, fit as run_fit
+    from trainer.run_state import ResumeError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     extra = list(ctx.args)
@@ -140,7 +134,7 @@ def _agree_on_run_dir(run: Path, device_name: str) -> Path:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return run
     from trainer.distributed import broadcast_str
-    from trainer.loop import setup_process
+    from trainer.run_state import setup_process
 
     device, info = setup_process(device_name)
     return Path(broadcast_str(str(run), info, device))

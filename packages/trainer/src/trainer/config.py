@@ -22,6 +22,7 @@ from typing import Any
 
 import siamcore.config
 from siamcore.config import build_dataclass, merge_tables
+from siamcore.toml import toml_dumps
 
 
 class ConfigError(siamcore.config.ConfigError):
@@ -273,62 +274,8 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     return cfg
 
 
-# ---------------------------------------------------------------------------------------------------
-# TOML writing (tomllib only reads): enough for this config's tables of scalars, lists and sub-tables.
-
-
-def to_toml(data: dict[str, Any]) -> str:
-    """Serialise a nested dict of str/int/float/bool/lists/tables as TOML (round-trips via tomllib)."""
-    lines: list[str] = []
-    _write_table(lines, [], data)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _write_table(lines: list[str], path: list[str], table: dict[str, Any]) -> None:
-    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    tables = {k: v for k, v in table.items() if isinstance(v, dict)}
-    if path and (scalars or not tables):
-        lines.append("")
-        lines.append(f"[{'.'.join(_toml_key(p) for p in path)}]")
-    for k, v in scalars.items():
-        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-    for k, v in tables.items():
-        _write_table(lines, [*path, k], v)
-
-
-def _toml_key(key: str) -> str:
-    if key and all(c.isalnum() or c in "-_" for c in key):
-        return key
-    return _toml_string(key)
-
-
-def _toml_string(s: str) -> str:
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{out}"'
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return _toml_string(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise ConfigError(f"cannot write {type(v).__name__} value {v!r} as TOML")
-
-
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config atomically (temp file + rename)."""
     from siamcore.atomic import write_bytes_atomic
 
-    write_bytes_atomic(path, to_toml(cfg.to_dict()).encode("utf-8"))
+    write_bytes_atomic(path, toml_dumps(cfg.to_dict()).encode("utf-8"))

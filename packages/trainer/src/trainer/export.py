@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trainer import checkpoint as ckpt
-from trainer.loop import CHECKPOINT_FORMAT, EXPORT_FILE
 from trainer.track_eval import recorded_tracking
 
 log = logging.getLogger(__name__)
@@ -39,13 +38,13 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
         path, state, skipped = ckpt.load_newest(run_dir)
         for reason in skipped:
             warn(f"skipped {reason}; exporting {path}")
-    if state.get("format") != CHECKPOINT_FORMAT:
+    if state.get("format") != ckpt.CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a siamtrack trainer checkpoint")
     model_cfg = state["config"]["model"]
     model = create_model(model_cfg["name"], **model_cfg["args"])
     model.load_state_dict(state.get("ema_model", state["model"]))  # the average when the run kept one
     model.eval()
-    targets = [run_dir / EXPORT_FILE]
+    targets = [run_dir / ckpt.EXPORT_FILE]
     if out is not None and Path(out).resolve() != targets[0].resolve():
         targets.append(Path(out))
     tracking = recorded_tracking(state["config"].get("track_eval", {}).get("params", ""), model.name, warn)
