@@ -203,7 +203,7 @@ class RunState:
         )
 
 
-def load_saved(run_dir: Path, cfg: Config, warn) -> dict | None:
+def load_saved(run_dir: Path, cfg: Config, warn) -> dict:
     """The newest usable checkpoint of ``run_dir`` for ``cfg`` (ResumeError when there is none or it
     cannot continue with this config); damaged newer ones are reported through ``warn``."""
     try:
