@@ -11,12 +11,16 @@ a NaN row means no usable box (see :class:`Sequence`). Unusable roots raise Valu
 was expected; problems of single frames become NaN rows. numpy and OpenCV only.
 """
 
+import importlib
+import pkgutil
+
 from .davis import list_davis, load_davis, load_davis_video, mask_extent_xywh, read_mask
 from .got10k import got10k_split_of, list_got10k, load_got10k, load_got10k_sequence, read_got10k_groundtruth
 from .lasot import is_lasot_sequence, list_lasot, load_lasot, load_lasot_sequence, read_lasot_groundtruth
 from .mot17 import list_mot17, load_mot17, load_mot17_video, read_mot17_groundtruth, scan_mot17
 from .otb import is_otb_sequence, list_otb, load_meta, load_otb, load_otb_folder, read_otb_groundtruth
 from .sequence import (
+    Layout,
     Sequence,
     SequenceRef,
     ZipFrame,
@@ -40,12 +44,21 @@ from .vot import (
     read_vot_tags,
 )
 
+def _discover_layouts() -> dict:
+    """Layout name -> ``load_<name>(root, names=None)`` of every reader module here that declares a
+    ``LAYOUT`` (:class:`~siamcore.datasets.sequence.Layout`): a new reader is found by that line alone."""
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        layout = getattr(importlib.import_module(f"{__name__}.{info.name}"), "LAYOUT", None)
+        if isinstance(layout, Layout):
+            if layout.name in found:
+                raise RuntimeError(f"two readers declare the layout {layout.name!r}")
+            found[layout.name] = layout.load
+    return found
+
+
 #: Layout name -> ``load_<name>(root, names=None)``: what ``layout`` settings choose from.
-LOADERS = {
-    "otb": load_otb, "vot": load_vot, "davis": load_davis, "tlp": load_tlp, "got10k": load_got10k,
-    "lasot": load_lasot, "uav123": load_uav123, "trackingnet": load_trackingnet, "vid": load_vid,
-    "mot17": load_mot17,
-}
+LOADERS = _discover_layouts()
 
 
 def load_sequences(layout: str, root, names: list[str] | None = None) -> list[Sequence]:
@@ -57,6 +70,7 @@ def load_sequences(layout: str, root, names: list[str] | None = None) -> list[Se
 
 __all__ = [
     "LOADERS",
+    "Layout",
     "load_sequences",
     "Sequence",
     "SequenceRef",

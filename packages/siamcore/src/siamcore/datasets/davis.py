@@ -25,10 +25,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows, normalise_name
+from .sequence import Layout, Sequence, SequenceRef, list_images, load_selected, nan_rows, normalise_name
 
 RESOLUTION = "480p"
 VOID_ID = 255
@@ -73,7 +72,10 @@ def _rgb_key(rgb: np.ndarray) -> np.ndarray:
 
 def read_mask(path: Path) -> tuple[np.ndarray, bool]:
     """(``H x W`` label array, is_indexed) of a mask PNG. Indexed PNGs give their palette indices
-    (object ids); greyscale ones their grey values. ValueError when the file cannot be read."""
+    (object ids); greyscale ones their grey values. ValueError when the file cannot be read. OpenCV is
+    imported here: listing the dataset names never needs it."""
+    import cv2
+
     buf = Path(path).read_bytes()
     try:
         palette = _palette_of(buf)
@@ -192,3 +194,7 @@ def load_davis(root: Path, names: list[str] | None = None, resolution: str = RES
     name selects all its objects), in that order."""
     return load_selected(list_davis(root, resolution), names, str(root),
                          lambda ref: load_davis_video(root, ref.video, resolution))
+
+
+LAYOUT = Layout("davis", load_davis)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import join_inside
-from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows, read_xywh_rows
+from .sequence import Layout, Sequence, SequenceRef, list_images, load_selected, nan_rows, read_xywh_rows
 
 SPLITS = ("train", "val", "test")
 LIST_FILE = "list.txt"
@@ -162,3 +162,7 @@ def load_got10k(root: Path, names: list[str] | None = None, split: str | None = 
     some, in that order."""
     return load_selected(list_got10k(root, split), names, str(root),
                          lambda ref: [load_got10k_sequence(ref.folder)])
+
+
+LAYOUT = Layout("got10k", load_got10k)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

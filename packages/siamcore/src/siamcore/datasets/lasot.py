@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows, read_xywh_rows
+from .sequence import Layout, Sequence, SequenceRef, list_images, load_selected, nan_rows, read_xywh_rows
 
 SPLIT_FILES = {"train": "training_set.txt", "test": "testing_set.txt"}
 GT_FILE = "groundtruth.txt"
@@ -137,3 +137,7 @@ def list_lasot(root: Path, split: str | None = None) -> list[SequenceRef]:
 def load_lasot(root: Path, names: list[str] | None = None, split: str | None = None) -> list[Sequence]:
     """LaSOT sequences under ``root`` (see :func:`list_lasot`); ``names`` selects some, in that order."""
     return load_selected(list_lasot(root, split), names, str(root), lambda ref: [load_lasot_sequence(ref.folder)])
+
+
+LAYOUT = Layout("lasot", load_lasot)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

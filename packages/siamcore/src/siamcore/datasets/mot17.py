@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Sequence, SequenceRef, load_selected, nan_rows, numbered_files
+from .sequence import Layout, Sequence, SequenceRef, load_selected, nan_rows, numbered_files
 
 GT_FILE = Path("gt", "gt.txt")
 SEQINFO_FILE = "seqinfo.ini"
@@ -272,3 +272,7 @@ def load_mot17(root: Path, names: list[str] | None = None, min_visibility: float
     """MOT17 pedestrian tracks under ``root`` (see :func:`list_mot17`); ``names`` selects some, in that
     order (a video name such as ``MOT17-02`` selects all its tracks)."""
     return load_selected(list_mot17(root), names, str(root), lambda ref: load_mot17_video(ref.folder, min_visibility))
+
+
+LAYOUT = Layout("mot17", load_mot17)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import join_inside
-from .sequence import Sequence, SequenceRef, frame_number, list_images, load_selected, normalise_name
+from .sequence import Layout, Sequence, SequenceRef, frame_number, list_images, load_selected, normalise_name
 
 META_FILENAME = "OTB2015.json"
 
@@ -245,3 +245,7 @@ def load_otb_json(path: Path, names: list[str] | None = None) -> list[Sequence]:
         by_name[name] = Sequence(name=name, frames=frames, gt_xywh=gt, aliases=keys)
         refs.append(SequenceRef(name, folder, int(m.group(1)) if m else None, tuple(keys)))
     return load_selected(refs, names, str(path), lambda ref: list(by_name.values()))
+
+
+LAYOUT = Layout("otb", load_otb)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

@@ -12,9 +12,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence as SequenceOf
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -41,9 +40,21 @@ class ZipFrame:
 Frame = Path | ZipFrame
 
 
+class Layout(NamedTuple):
+    """A reader's entry in :data:`siamcore.datasets.LOADERS`: a reader module declares
+    ``LAYOUT = Layout("otb", load_otb)`` and is found there by that declaration alone."""
+
+    name: str
+    load: Callable[..., list]
+    """``load(root, names=None) -> [Sequence]``."""
+
+
 def read_image_rgb(path: Frame) -> np.ndarray:
     """Decode an image file (or a :class:`ZipFrame`) to an RGB uint8 ``H x W x 3`` array (clear error
-    when unreadable)."""
+    when unreadable). OpenCV is imported here, not with the module: listing sequences (and the CLIs'
+    ``--help``, which list the dataset names) never needs it."""
+    import cv2
+
     if isinstance(path, ZipFrame):
         try:
             with zipfile.ZipFile(path.path) as zf:

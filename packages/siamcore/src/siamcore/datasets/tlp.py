@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Sequence, SequenceRef, frame_number, list_images, load_selected, nan_rows
+from .sequence import Layout, Sequence, SequenceRef, frame_number, list_images, load_selected, nan_rows
 
 GT_FILE = "groundtruth_rect.txt"
 
@@ -100,3 +100,7 @@ def list_tlp(root: Path) -> list[SequenceRef]:
 def load_tlp(root: Path, names: list[str] | None = None) -> list[Sequence]:
     """TLP sequences under ``root`` (see :func:`list_tlp`); ``names`` selects some, in that order."""
     return load_selected(list_tlp(root), names, str(root), lambda ref: [load_tlp_sequence(ref.folder)])
+
+
+LAYOUT = Layout("tlp", load_tlp)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

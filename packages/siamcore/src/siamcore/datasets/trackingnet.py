@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Frame, Sequence, SequenceRef, ZipFrame, numbered_files, select_sequences
+from .sequence import Frame, Layout, Sequence, SequenceRef, ZipFrame, numbered_files, select_sequences
 
 FRAME_PATTERN = r"(\d+)\.jpe?g"
 
@@ -191,3 +191,7 @@ def load_trackingnet(root: Path, names: list[str] | None = None) -> list[Sequenc
     refs = list_trackingnet(root)
     picked = select_sequences(refs, names, str(root)) if names else refs
     return [read_trackingnet_video(ref.folder, ref.name).sequence for ref in picked]
+
+
+LAYOUT = Layout("trackingnet", load_trackingnet)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

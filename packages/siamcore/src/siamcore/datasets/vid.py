@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..boxes import xyxy_to_xywh
-from .sequence import Sequence, SequenceRef, nan_rows, normalise_name, numbered_files, select_sequences
+from .sequence import Layout, Sequence, SequenceRef, nan_rows, normalise_name, numbered_files, select_sequences
 
 SPLITS = ("train", "val")
 
@@ -241,3 +241,7 @@ def load_vid(root: Path, names: list[str] | None = None) -> list[Sequence]:
             raise ValueError(f"{ref.folder}: no target with trackid {track} (has {have})")
         out += picked
     return out
+
+
+LAYOUT = Layout("vid", load_vid)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""

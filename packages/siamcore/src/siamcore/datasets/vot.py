@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import join_inside
-from .sequence import Sequence, SequenceRef, list_images, load_selected, nan_rows
+from .sequence import Layout, Sequence, SequenceRef, list_images, load_selected, nan_rows
 
 POLYGON_MODES = ("bounding", "area")
 LIST_FILE = "list.txt"
@@ -181,3 +181,7 @@ def list_vot(root: Path) -> list[SequenceRef]:
 def load_vot(root: Path, names: list[str] | None = None, polygon_mode: str = "bounding") -> list[Sequence]:
     """VOT sequences under ``root`` (see :func:`list_vot`); ``names`` selects some, in that order."""
     return load_selected(list_vot(root), names, str(root), lambda ref: [load_vot_sequence(ref.folder, polygon_mode)])
+
+
+LAYOUT = Layout("vot", load_vot)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""
