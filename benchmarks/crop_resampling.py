@@ -30,7 +30,7 @@ import numpy as np
 import PIL
 from PIL import Image
 
-from dataprep.sources.base import decode_jpeg_reduced
+from dataprep.sources.frames import decode_jpeg_reduced
 from siamcore.crop import View, crop_square, decode_reduction, reduced_window_xyxy, window_for_box_xywh
 
 cv2.setNumThreads(1)

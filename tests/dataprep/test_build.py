@@ -20,7 +20,8 @@ from siamcore.crop import crop_square, frame_mean, frame_to_crop_xyxy, resamplin
 from siamcore.shards import ShardReader, file_sha256, open_build
 
 from dataprep import synthetic
-from dataprep.build import BuildError, out_lock, run_build
+from dataprep.build import BuildError, run_build
+from dataprep.out_folder import out_lock
 from dataprep.cli import EXIT_STRICT_SKIPS, app
 from dataprep.config import OutputConfig, canonical_sha256, load_config, with_overrides
 from dataprep.manifest import read_table

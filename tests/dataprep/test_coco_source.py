@@ -20,7 +20,7 @@ def _all_sequences(root, split):
 
 
 def test_registered():
-    assert get_source("coco") is coco
+    assert get_source("coco") is coco.SPEC
 
 
 def test_real_sample_in_the_standard_layout(coco_mini_root, shared_data):

@@ -10,7 +10,7 @@ from dataprep import config as C
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("dataset", ["trackingnet", "vid", "otb", "vot", "davis", "tlp", "mot17"])
+@pytest.mark.parametrize("dataset", C.DATASETS)
 def test_pipeline_files_equal_the_built_in_defaults(dataset):
     from_file = C.load_config(REPO / "pipelines" / "dataprep" / f"{dataset}.toml")
     assert from_file == C.load_config(None, dataset)

@@ -24,7 +24,7 @@ from dataprep.build import run_build
 from dataprep.config import OutputConfig, load_config, with_overrides
 from dataprep.records import decode_jpeg_rgb
 from dataprep.sources import FrameError, FrameRef, read_frame, read_frame_reduced
-from dataprep.sources.base import decode_jpeg_reduced
+from dataprep.sources.frames import decode_jpeg_reduced
 
 T = REDUCED_DECODE_MIN_SHRINK
 

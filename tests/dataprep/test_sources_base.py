@@ -10,7 +10,8 @@ import pytest
 
 from dataprep import synthetic
 from dataprep.sources import FrameError, FrameRef, get_source, parse_chunks, read_frame, trackingnet, vid
-from dataprep.sources.base import format_indices, invalidate_boxes, jpeg_is_complete, jpeg_min_bytes, jpeg_size_wh
+from dataprep.sources.base import format_indices, invalidate_boxes
+from dataprep.sources.frames import jpeg_is_complete, jpeg_min_bytes, jpeg_size_wh
 
 
 @pytest.mark.parametrize(
@@ -33,8 +34,8 @@ def test_parse_chunks_bad(spec, message):
 
 
 def test_registry():
-    assert get_source("trackingnet") is trackingnet
-    assert get_source("vid") is vid
+    assert get_source("trackingnet") is trackingnet.SPEC
+    assert get_source("vid") is vid.SPEC
     with pytest.raises(ValueError, match="trackingnet"):
         get_source("no-such-dataset")
 

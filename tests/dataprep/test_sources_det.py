@@ -100,7 +100,7 @@ def _load_all(videos):
 
 def test_reads_both_train_nestings_one_still_per_object(det_layout):
     root, truth = det_layout
-    assert get_source("det") is det
+    assert get_source("det") is det.SPEC
     videos, skips = det.list_videos(root)
     train = sorted(name for split, name in truth if split == "train")
     assert [v.name for v in videos] == train and skips == [] and {v.split for v in videos} == {"train"}

@@ -27,7 +27,7 @@ def _load_all(name, root, **kw):
 
 def test_registered_with_the_reader_contract():
     for name in ("otb", "vot", "davis", "tlp"):
-        assert SOURCES[name].NAME == name
+        assert SOURCES[name].name == name
     assert {"too_few_frames", "unreadable_sequence"} <= set(REASONS)
 
 

@@ -21,14 +21,13 @@ from dataprep import config as C
 from dataprep.cli import app
 from dataprep.manifest import read_table
 from dataprep.sources import Skip, SourceError, get_source, mot17
-from dataprep.task import load_options
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_listing_records_each_video_problem_once_for_what_is_selected(mot17_layout):
     root, _ = mot17_layout
-    assert get_source("mot17") is mot17 and "mot17" in C.FOLDER_DATASETS
+    assert get_source("mot17") is mot17.SPEC and "mot17" in C.FOLDER_DATASETS
     videos, skips = mot17.list_videos(root)
     assert [v.name for v in videos] == ["MOT17-02.1", "MOT17-02.2", "MOT17-02.4", "MOT17-02.5", "MOT17-05.1",
                                         "MOT17-05.2"]
@@ -70,7 +69,7 @@ def test_config_section_pipeline_file_and_hash():
     assert "mot17" not in from_file.hashed()  # at its default: builds made before the section keep their hash
     loose = C.config_from_dict({"dataset": "mot17", "mot17": {"min_visibility": 0}})
     assert loose.hashed()["mot17"] == {"min_visibility": 0.0} and loose.sha256() != from_file.sha256()
-    assert load_options(loose) == {"min_visibility": 0.0}
+    assert mot17.SPEC.load_options(loose) == {"min_visibility": 0.0}
     with pytest.raises(C.ConfigError, match=r"'mot17.min_visibility' must be in \[0, 1\]"):
         C.config_from_dict({"dataset": "mot17", "mot17": {"min_visibility": 1.5}})
 

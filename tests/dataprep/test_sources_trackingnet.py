@@ -13,7 +13,7 @@ from siamcore.shards import ShardReader, open_build
 from dataprep import synthetic
 from dataprep.manifest import read_table
 from dataprep.sources import FrameError, SourceError, read_frame, trackingnet
-from dataprep.sources.base import jpeg_size_wh, read_frame_bytes
+from dataprep.sources.frames import jpeg_size_wh, read_frame_bytes
 
 
 def _by_uid(videos):

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_adapter_keeps_subsequence_frames_and_records_unexplained_nan_rows(uav123_layout):
     root, truth = uav123_layout
-    assert get_source("uav123") is uav123 and "uav123" in FOLDER_DATASETS
+    assert get_source("uav123") is uav123.SPEC and "uav123" in FOLDER_DATASETS
     videos, skips = uav123.list_videos(root, sequences=["truck4"])
     assert [v.name for v in videos] == ["truck4_1", "truck4_2"] and skips == []
     (second,), skips = uav123.load_video(videos[1])

@@ -7,25 +7,20 @@ rows-file checksums verify against their sidecar (resume) -> run the rest (:func
 one task per shard, a few submitted at a time) with a progress bar -> stream the shards' rows files and
 sidecars' skips into ``manifest/*.parquet`` -> ``build.json`` last.
 
-From "prepare OUT" on, the build holds ``OUT/.lock`` (:func:`out_lock`): a second build into the same
-folder is refused. A failure to write into OUT (disk full, ...) stops the build at once
-(:class:`OutputWriteFailed`); finished shards are kept, so the same command resumes once it is fixed.
+From "prepare OUT" on, the build holds ``OUT/.lock`` (:func:`dataprep.out_folder.out_lock`): a second
+build into the same folder is refused. A failure to write into OUT (disk full, ...) stops the build at
+once (:class:`OutputWriteFailed`); finished shards are kept, so the same command resumes once it is fixed.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
-import os
 import platform
-import shutil
 import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,69 +36,34 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from siamcore.atomic import is_temp_name, write_json_atomic
-from siamcore.datasets import normalise_name
-from siamcore.locks import LOCK_FILE, FolderInUse, folder_lock
+from siamcore.atomic import write_json_atomic
 from siamcore.progress import console_width, plain_progress
 from siamcore.schema import SCHEMA_VERSION
-from siamcore.shards import (
-    BUILD_FILE,
-    BUILD_FORMAT,
-    MANIFEST_DIR,
-    SHARD_SUFFIX,
-    SHARDS_DIR,
-    file_sha256,
-    shard_path,
-)
+from siamcore.shards import BUILD_FILE, BUILD_FORMAT, MANIFEST_DIR, file_sha256
 
 from dataprep.cluster import ClusterError, open_executor
 from dataprep.config import (
-    FOLDER_DATASETS,
     BuildConfig,
-    canonical_json,
     canonical_sha256,
     missing_root_message,
     resolve_distractors,
     resolve_out,
     resolve_root,
 )
+from dataprep.errors import BuildError, OutputWriteFailed, ShardsFailed, output_failure_message
 from dataprep.manifest import SAMPLES_SCHEMA, SKIPPED_SCHEMA, write_streamed
+from dataprep.out_folder import clean_leftovers, out_lock, prepare_out, reusable_sidecar
 from dataprep.report import unit_noun
 from dataprep.search_extras import describe_distractor_bank
-from dataprep.sources import SourceError, get_source, parse_chunks
-from dataprep.task import (
-    ShardTask,
-    build_shard,
-    output_failure,
-    plan_shards,
-    read_sidecar,
-    root_relative,
-    rows_path,
-    sidecar_summary,
-    skip_row,
-)
+from dataprep.sources import SourceError, get_source
+from dataprep.task import ShardTask, build_shard, plan_shards, read_sidecar, root_relative, rows_path, skip_row
 
-CONFIG_FILE = "build-config.json"
-"""Written into OUT before any work: the config a (possibly unfinished) build in OUT was made with."""
+__all__ = ["BuildError", "BuildResult", "OutputWriteFailed", "ShardsFailed", "run_build"]
 
 VERSIONED_PACKAGES = (
     "siamtrack-core", "siamtrack-dataprep", "numpy", "opencv-python-headless", "lmdb", "msgpack", "pyarrow",
     "dask", "distributed",
 )
-
-
-class BuildError(Exception):
-    """A fatal problem found before any work (bad root, chunk or sequence, refused OUT, unusable
-    cluster); the message says what to do. The CLI exits 2 (fix the command), as for a usage error."""
-
-
-class ShardsFailed(BuildError):
-    """Shard tasks failed while building: the command was right but the work failed, so the CLI exits 1."""
-
-
-class OutputWriteFailed(ShardsFailed):
-    """OUT cannot be written (disk full, quota, read-only, I/O error): the build stops at the first
-    such failure, since every other shard would fail the same way. The CLI exits 1."""
 
 
 @dataclass
@@ -122,28 +82,15 @@ class BuildResult:
 
 def listing_options(cfg: BuildConfig) -> dict:
     """Reader options of the listing beyond root/chunks/splits: the sequence-folder datasets' names."""
-    if cfg.dataset in FOLDER_DATASETS:
+    if get_source(cfg.dataset).is_folder:
         return {"sequences": cfg.sequences, "exclude_sequences": cfg.exclude_sequences}
     return {}
 
 
 def resolve_selection(cfg: BuildConfig, videos) -> BuildConfig:
-    """Make chunks/splits explicit (what was asked for, or what was found) so they enter the hash;
-    sequence names are written canonically (sorted, :func:`~siamcore.datasets.normalise_name`d), so
-    spellings that select the same sequences hash alike."""
-    if cfg.dataset in FOLDER_DATASETS:
-        def canonical(names: list[str] | None) -> list[str] | None:
-            return sorted({normalise_name(n) for n in names}) if names else None
-
-        return cfg.replace(sequences=canonical(cfg.sequences), exclude_sequences=canonical(cfg.exclude_sequences))
-    if cfg.dataset == "trackingnet":
-        chunks = parse_chunks(cfg.chunks) if cfg.chunks is not None else sorted({v.chunk for v in videos})
-        return cfg.replace(chunks=",".join(str(c) for c in chunks))
-    if cfg.dataset == "vid":
-        order = ["train", "val"]
-        splits = cfg.splits if cfg.splits is not None else sorted({v.split for v in videos}, key=order.index)
-        return cfg.replace(splits=sorted(set(splits), key=order.index))
-    return cfg
+    """Make the selection explicit (chunks/splits asked for or found; sequence names written
+    canonically) so that it enters the hash: the dataset's own ``resolve_selection``."""
+    return get_source(cfg.dataset).resolve_selection(cfg, videos)
 
 
 def package_versions() -> dict[str, str]:
@@ -154,126 +101,6 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _is_ours(path: Path) -> bool:
-    return path.name in (SHARDS_DIR, MANIFEST_DIR, BUILD_FILE, CONFIG_FILE)
-
-
-@contextmanager
-def out_lock(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` (:func:`siamcore.locks.folder_lock`) for the block; BuildError naming the holder
-    when another build has it. An OSError of OUT's filesystem inside the block becomes
-    :class:`OutputWriteFailed`. Two builds into one folder would interleave their shards, manifest and
-    ``build.json``."""
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
-    lock = ExitStack()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        lock.enter_context(folder_lock(out, LOCK_FILE))
-    except FolderInUse as exc:
-        raise BuildError(f"output folder {out} is in use by another dataprep build ({exc.holder}): wait for it to "
-                         f"finish or stop it, or choose another --out") from None
-    except OSError as exc:
-        raise BuildError(f"cannot write into the output folder {out} ({exc.strerror or exc}): "
-                         f"choose another --out") from None
-    with lock:
-        try:
-            yield
-        except OSError as exc:  # e.g. the manifest or build.json on a full disk; shard tasks report their own
-            if (failure := output_failure(exc, out)) is None:
-                raise
-            raise OutputWriteFailed(_output_failure_message(failure)) from None
-
-
-def _output_failure_message(failure: str) -> str:
-    return (f"{failure}. The build stopped there; finished shards are kept: free space (or fix the folder) and "
-            f"run the same command again to resume.")
-
-
-def prepare_out(out: Path, cfg: BuildConfig, overwrite: bool) -> str:
-    """Create/check OUT; returns "new", "resume" or "overwrite". Refuses a different config."""
-    config_file = out / CONFIG_FILE
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"output path {out} exists and is not a folder: choose another --out")
-    entries = sorted(p for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
-    mode = "new"
-    if entries:
-        previous = None
-        if config_file.is_file():
-            try:
-                previous = json.loads(config_file.read_text(encoding="utf-8"))
-            except ValueError:
-                pass
-        if previous is not None and previous.get("config_sha256") == cfg.sha256():
-            mode = "resume"
-        elif not overwrite:
-            if previous is None:
-                raise BuildError(
-                    f"output folder {out} is not empty and holds no dataprep build: choose an empty or new "
-                    f"--out, or pass --overwrite to write the build there anyway"
-                )
-            diff = _config_diff(previous.get("config", {}), cfg.hashed())
-            raise BuildError(
-                f"output folder {out} holds a build made with a different config "
-                f"(differs in: {', '.join(diff) or 'unknown'}). Pass --overwrite to replace it, or choose "
-                f"another --out."
-            )
-        else:
-            mode = "overwrite"
-            for entry in entries:
-                if _is_ours(entry) and entry.is_dir():
-                    shutil.rmtree(entry)
-                elif _is_ours(entry):
-                    entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    if mode != "resume":
-        write_json_atomic(config_file, {"config": cfg.hashed(), "config_sha256": cfg.sha256()})
-    (out / SHARDS_DIR).mkdir(exist_ok=True)
-    return mode
-
-
-def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
-    keys = sorted(set(a) | set(b))
-    out = []
-    for k in keys:
-        va, vb = a.get(k), b.get(k)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += _config_diff(va, vb, f"{prefix}{k}.")
-        elif canonical_json(va) != canonical_json(vb):
-            out.append(f"{prefix}{k}")
-    return out
-
-
-def clean_leftovers(out: Path, tasks: list[ShardTask]) -> int:
-    """Remove temp files of killed writers (in ``shards/``, ``manifest/`` and OUT itself: a build killed while
-    it streamed the manifest or wrote ``build.json`` leaves one), LMDB lock files and shards not in the plan."""
-    planned = {t.name for t in tasks}
-    removed = 0
-    for folder in (out, out / MANIFEST_DIR):
-        for p in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if is_temp_name(p.name) and p.is_file():
-                p.unlink()
-                removed += 1
-    for p in sorted((out / SHARDS_DIR).iterdir()):
-        stem = p.name[: -len(SHARD_SUFFIX)] if p.name.endswith(SHARD_SUFFIX) else p.name.rsplit(".", 1)[0]
-        stale = p.name.startswith(".") or p.name.endswith("-lock") or stem not in planned
-        if stale and p.is_file():
-            p.unlink()
-            removed += 1
-    return removed
-
-
-def reusable_sidecar(task: ShardTask) -> dict | None:
-    """The summary of a shard that is complete and verifies (same plan; shard and rows file checksums)."""
-    sidecar = read_sidecar(task.out_dir, task.name)
-    path, rows = shard_path(task.out_dir, task.name), rows_path(task.out_dir, task.name)
-    if not sidecar or sidecar.get("plan_sha256") != task.plan_sha256 or not path.is_file() or not rows.is_file():
-        return None
-    if file_sha256(rows) != sidecar.get("rows_sha256") or file_sha256(path) != sidecar.get("sha256"):
-        return None
-    return sidecar_summary(sidecar)
 
 
 def _progress(console: Console, enabled: bool) -> Progress:
@@ -332,7 +159,7 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
                 bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
                 for outcome in executor.run(build_shard, todo):
                     if outcome.error is None and "output_failure" in outcome.result:
-                        raise OutputWriteFailed(_output_failure_message(outcome.result["output_failure"]))
+                        raise OutputWriteFailed(output_failure_message(outcome.result["output_failure"]))
                     if outcome.error is not None:
                         run.failed.append((outcome.task.name, f"{type(outcome.error).__name__}: {outcome.error}"))
                         console.print(f"[red]shard {escape(outcome.task.name)} failed:[/] {escape(str(outcome.error))}")

@@ -10,6 +10,8 @@ used by VOC-derived COCO files (``aeroplane``, ``motorbike``), so both kinds of 
 
 from __future__ import annotations
 
+from dataprep.sources import SOURCES
+
 #: VID class name -> acceptable category names in a COCO-format bank (first: the COCO 2017 name).
 VID_TO_COCO: dict[str, tuple[str, ...]] = {
     "airplane": ("airplane", "aeroplane"),
@@ -41,13 +43,15 @@ def distractor_categories(dataset: str, class_name: str) -> tuple[str, ...] | No
     """Category names a same-class distractor may have, or None when the class is unknown or has
     no COCO counterpart (then any category will do).
 
-    COCO targets match their own category name; VID targets go through :data:`VID_TO_COCO`;
-    datasets without classes (TrackingNet) give None.
+    The dataset's ``class_vocabulary`` says what its class names are: COCO category names match
+    themselves, VID class names go through :data:`VID_TO_COCO`; datasets without a vocabulary
+    (TrackingNet) give None.
     """
     if not class_name:
         return None
-    if dataset == "coco":
+    vocabulary = SOURCES[dataset].class_vocabulary if dataset in SOURCES else ""
+    if vocabulary == "coco":
         return (class_name,)
-    if dataset == "vid":
+    if vocabulary == "vid":
         return VID_TO_COCO.get(class_name)
     return None

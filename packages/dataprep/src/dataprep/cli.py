@@ -1,5 +1,5 @@
-"""``dataprep``: turn TrackingNet / ILSVRC VID / COCO / OTB / VOT / DAVIS / TLP into LMDB shards of
-exemplar/search pairs.
+"""``dataprep``: turn the registered datasets (:mod:`dataprep.sources.registry`: TrackingNet, ILSVRC VID,
+COCO, the sequence-folder datasets, ...) into LMDB shards of exemplar/search pairs.
 
 Commands: ``build`` (-> :mod:`dataprep.build`), ``verify`` (-> :mod:`dataprep.verify`),
 ``info`` (-> :mod:`dataprep.report`), ``show`` (-> :mod:`dataprep.show`), ``stats`` (-> :mod:`dataprep.stats`).
@@ -19,6 +19,8 @@ from rich.markup import escape
 from siamcore.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_STRICT_SKIPS, EXIT_USAGE, fail
 from siamcore.progress import console_width
 
+from dataprep.sources import SOURCES
+
 
 app = typer.Typer(
     help=(
@@ -34,19 +36,14 @@ app = typer.Typer(
 )
 
 
-class Dataset(str, Enum):
-    trackingnet = "trackingnet"
-    vid = "vid"
-    coco = "coco"
-    otb = "otb"
-    vot = "vot"
-    davis = "davis"
-    tlp = "tlp"
-    det = "det"
-    uav123 = "uav123"
-    got10k = "got10k"
-    lasot = "lasot"
-    mot17 = "mot17"
+Dataset = Enum("Dataset", {name: name for name in SOURCES}, type=str)
+"""The ``--dataset`` choices: the dataset registry's names."""
+
+
+def _dataset_help() -> str:
+    """``--dataset``'s help: each registered dataset with its layout in a few words."""
+    listed = "; ".join(f"{spec.name} ({spec.help})" for spec in SOURCES.values())
+    return f"Dataset to read: {listed}. Required unless the --config file names it."
 
 
 def _console() -> Console:
@@ -67,19 +64,13 @@ def _joined(names: Optional[list[str]]) -> Optional[str]:
 def build(
     dataset: Optional[Dataset] = typer.Option(
         None, "--dataset", "-d", metavar="NAME",
-        help="Dataset to read: trackingnet, vid, coco, or a sequence-folder dataset: otb (<Seq>/img + "
-        "groundtruth_rect.txt), vot (<seq>/ with groundtruth.txt, or list.txt + <seq>/color/), davis "
-        "(JPEGImages/480p + Annotations/480p; box = mask extent) or tlp (<seq>/img + groundtruth_rect.txt with "
-        "an absent column). Also det (ILSVRC2015 DET stills: Annotations/DET + Data/DET), uav123 "
-        "(anno/UAV123/<seq>.txt + data_seq/UAV123/<folder>/; sub-sequences are frame ranges) and mot17 "
-        "(train/<video>-FRCNN/img1 + gt/gt.txt; one sequence per pedestrian id, e.g. MOT17-02.1). "
-        "Required unless the --config file names it.",
+        help=_dataset_help(),
         show_default=False,
     ),
     root: Optional[Path] = typer.Option(
-        None, help="Dataset root. Default: config 'root', else $SIAMTRACK_<NAME>_ROOT (NAME: TRACKINGNET, VID, "
-        "COCO, OTB, VOT, DAVIS, TLP), else ./data/trackingnet, ./data/ILSVRC2015, ./data/coco, ./data/otb, "
-        "./data/vot, ./data/DAVIS or ./data/TLP. OTB/VOT/TLP: one sequence folder or a folder of them.",
+        None, help="Dataset root. Default: config 'root', else $SIAMTRACK_<NAME>_ROOT (NAME: the dataset's name in "
+        "capitals, e.g. SIAMTRACK_TRACKINGNET_ROOT), else " + ", ".join(f"./{s.root_default}" for s in SOURCES.values())
+        + " respectively. OTB/VOT/TLP: one sequence folder or a folder of them.",
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(

@@ -11,6 +11,7 @@ from rich.table import Table
 from siamcore.shards import BuildInfo
 
 from dataprep.manifest import read_table
+from dataprep.sources import SOURCES
 
 SKIPPED_SHOWN = 15
 """Skipped inputs listed one by one by ``dataprep info`` (all are in ``manifest/skipped.parquet``)."""
@@ -57,8 +58,9 @@ def counts_table(title: str, column: str, counts: dict, total: int | None = None
 
 
 def unit_noun(dataset: str) -> str:
-    """What a listing unit is: an image for COCO and DET, a video otherwise."""
-    return "images" if dataset in ("coco", "det") else "videos"
+    """What a listing unit is (its spec's ``unit``): an image for the still-image datasets, a video otherwise."""
+    spec = SOURCES.get(dataset)
+    return spec.unit if spec is not None else "videos"
 
 
 def build_summary_table(build: dict) -> Table:

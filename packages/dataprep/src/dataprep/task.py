@@ -97,9 +97,6 @@ def shard_name(index: int) -> str:
     return f"shard-{index:05d}"
 
 
-TARGETS_PER_VIDEO = {"vid": 2.0, "coco": 3.0, "det": 2.0}
-"""Expected usable targets per listed video (an image for COCO/DET) where a video can hold several;
-1 elsewhere. Only sizes shards: a fixed estimate, so the layout never depends on the data's content."""
 JPEG_BYTES_PER_PIXEL = 0.2
 """Expected shard bytes per crop pixel at JPEG quality 90 (0.17-0.21 measured on real 480p/720p builds)."""
 
@@ -131,7 +128,7 @@ def shard_sizes(videos: int, pairs_per_video: float, pair_bytes: float, shard_by
 
 def plan_shards(videos: list[VideoRef], cfg: BuildConfig, out_dir: Path) -> list[ShardTask]:
     """Consecutive groups of the (sorted) videos sized by :func:`shard_sizes`, one shard each."""
-    sizes = shard_sizes(len(videos), cfg.pairs.per_sequence * TARGETS_PER_VIDEO.get(cfg.dataset, 1.0),
+    sizes = shard_sizes(len(videos), cfg.pairs.per_sequence * get_source(cfg.dataset).targets_per_video,
                         expected_pair_bytes(cfg), cfg.output.shard_mib * 2**20, cfg.output.min_shards,
                         cfg.output.videos_per_shard)
     config_sha = cfg.sha256()
@@ -190,26 +187,15 @@ def _input_digest(videos, sequences: list[Sequence], skips: list[Skip]) -> str:
     return h.hexdigest()
 
 
-def load_options(cfg: BuildConfig) -> dict:
-    """Reader options beyond the video: COCO's minimum instance area and image size limit, VOT's
-    polygon-to-box rule, MOT17's visibility threshold."""
-    if cfg.dataset == "coco":
-        return {"min_area_px": cfg.coco.min_area_px, "max_image_pixels": cfg.limits.max_frame_pixels}
-    if cfg.dataset == "vot":
-        return {"polygon_mode": cfg.vot.polygon_mode}
-    if cfg.dataset == "mot17":
-        return {"min_visibility": cfg.mot17.min_visibility}
-    return {}
-
-
 def load_sequences(task: ShardTask) -> tuple[list[Sequence], list[Skip]]:
     """All sequences of the task's videos, in video then track order, and the loaders' skips."""
     source = get_source(task.config.dataset)
+    options = source.load_options(task.config)  # e.g. COCO's minimum area, VOT's polygon rule
     sequences: list[Sequence] = []
     skips: list[Skip] = []
     for video in task.videos:
         try:
-            seqs, video_skips = source.load_video(video, **load_options(task.config))
+            seqs, video_skips = source.load_video(video, **options)
         except Exception as exc:  # a reader bug must not sink the shard: record it, go on
             seqs, video_skips = [], [Skip(video.uid, "load_error", f"{type(exc).__name__}: {exc}")]
         sequences.extend(seqs)

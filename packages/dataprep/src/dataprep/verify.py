@@ -27,7 +27,7 @@ from siamcore.shards import ShardDamagedError, check_shard_file, file_sha256, op
 
 from dataprep.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
-from dataprep.sources.base import jpeg_is_complete
+from dataprep.sources.frames import jpeg_is_complete
 
 
 @dataclass

@@ -55,8 +55,9 @@ from dataprep.sources.base import (
     Skip,
     SourceError,
     VideoRef,
-    read_frame,
 )
+from dataprep.sources.frames import read_frame
+from dataprep.sources.spec import STILLS, DatasetSpec
 
 NAME = "coco"
 DEFAULT_SPLIT = "train2017"
@@ -258,3 +259,33 @@ def load_bank(root: str | os.PathLike, split: str, min_area_px: float = DEFAULT_
                else " holding annotations/instances_<split>.json")
         ) from None
     return _load_bank_cached(root, split, float(min_area_px), int(max_image_pixels), st.st_mtime_ns, st.st_size)
+
+
+# --- the dataset ----------------------------------------------------------------------------------
+
+
+def check_config(cfg, fail) -> None:
+    """COCO has no chunks; a split is a folder name like ``train2017``."""
+    if cfg.chunks is not None:
+        fail("COCO has no chunks: drop --chunks / 'chunks' (it selects TrackingNet chunks); choose the COCO "
+             "split with --split, e.g. --split train2017")
+    if cfg.splits is not None:
+        if not cfg.splits or not all(s and "/" not in s and "\\" not in s for s in cfg.splits):
+            fail(f"'splits' (--split) must name COCO splits like train2017, got {cfg.splits!r}")
+
+
+def load_options(cfg) -> dict:
+    """The minimum instance area and the image size limit."""
+    return {"min_area_px": cfg.coco.min_area_px, "max_image_pixels": cfg.limits.max_frame_pixels}
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="COCO", kind=STILLS, root_default="data/coco",
+    help="annotations/instances_<split>.json + <split>/ images; pairs with same-class distractors",
+    list_videos=list_videos, load_video=load_video, reader=ds_coco,
+    # One pair per instance, a same-class distractor from COCO itself in every pair, and photometric
+    # differences between the two crops of a still.
+    defaults={"splits": [DEFAULT_SPLIT], "pairs": {"per_sequence": 1},
+              "distractors": {"source": "coco", "p_distractor": 1.0}, "photometric": {"enabled": True}},
+    targets_per_video=3.0, unit="images", class_vocabulary="coco", check=check_config, load_options=load_options,
+)

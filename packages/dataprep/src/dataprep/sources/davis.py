@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import davis as reader
 from siamcore.datasets import list_davis, load_davis_video
 
 from dataprep.sources import folders
@@ -24,3 +25,10 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(list_davis, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="DAVIS", root_default="data/DAVIS",
+    help="JPEGImages/480p + Annotations/480p; box = mask extent",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+)

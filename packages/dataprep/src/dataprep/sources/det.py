@@ -31,10 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from siamcore.boxes import is_valid_xywh
+from siamcore.datasets import vid as ds_vid
 from siamcore.datasets.vid import WNID_TO_CLASS, parse_voc_xml
 
 from dataprep.sources.base import FrameRef, Sequence, Skip, SourceError, VideoRef
 from dataprep.sources.coco import _aggregate
+from dataprep.sources.spec import STILLS, DatasetSpec, no_chunks, no_splits
 
 NAME = "det"
 SPLITS = ("train", "val")
@@ -121,3 +123,22 @@ def load_video(video: VideoRef) -> tuple[list[Sequence], list[Skip]]:
         if problem[1] not in details[problem[0]]:
             details[problem[0]].append(problem[1])
     return sequences, _aggregate(uid, problems, details)
+
+
+def check_config(cfg, fail) -> None:
+    """The config selects neither chunks nor splits (the train split is read)."""
+    if cfg.chunks is not None:
+        no_chunks(fail)
+    if cfg.splits is not None:
+        no_splits(fail)
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="ILSVRC2015 DET", kind=STILLS, root_default="data/ILSVRC2015",
+    help="ILSVRC2015 DET stills: Annotations/DET + Data/DET", list_videos=list_videos, load_video=load_video,
+    reader=ds_vid,
+    # Boxes only: one pair per object and photometric differences between the two crops of a still, as
+    # COCO; distractors only with --distractors coco:ROOT.
+    defaults={"pairs": {"per_sequence": 1}, "photometric": {"enabled": True}},
+    targets_per_video=2.0, unit="images", check=check_config,
+)

@@ -35,9 +35,10 @@ from dataprep.sources.base import (
     SourceError,
     VideoRef,
     format_indices,
-    frame_wh_from_header,
     invalidate_boxes,
 )
+from dataprep.sources.frames import frame_wh_from_header
+from dataprep.sources.spec import FOLDER, DatasetSpec
 
 SPLIT = "all"
 
@@ -142,3 +143,17 @@ def list_split_videos(
 
     videos, skips = list_videos(name, title, list_refs, root, None, None, sequences, exclude_sequences)
     return [dataclasses.replace(v, split=split_by_name[v.name]) for v in videos], skips
+
+
+def canonical_selection(cfg, videos):
+    """Sequence names written canonically (sorted, :func:`~siamcore.datasets.normalise_name`d), so
+    spellings that select the same sequences hash alike."""
+    def canonical(names: list[str] | None) -> list[str] | None:
+        return sorted({ds.normalise_name(n) for n in names}) if names else None
+
+    return cfg.replace(sequences=canonical(cfg.sequences), exclude_sequences=canonical(cfg.exclude_sequences))
+
+
+def folder_spec(**fields) -> DatasetSpec:
+    """The :class:`DatasetSpec` of a sequence-folder dataset: names select, written canonically."""
+    return DatasetSpec(kind=FOLDER, resolve_selection=canonical_selection, **fields)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import got10k as reader
 from siamcore.datasets import got10k_split_of, list_got10k, load_got10k_sequence
 
 from dataprep.sources import folders
@@ -30,3 +31,11 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(_list_all, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="GOT-10k", root_default="data/GOT-10k",
+    help="<split>/list.txt + <split>/<seq>/groundtruth.txt; --split train, val or test",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+    splits=("train", "val", "test"), defaults={"splits": ["train"]},
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import lasot as reader
 from siamcore.datasets import list_lasot, load_lasot_sequence
 
 from dataprep.sources import folders
@@ -31,3 +32,11 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(_list_all, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="LaSOT", root_default="data/LaSOT",
+    help="<class>/<class>-<n>/img + groundtruth.txt; --split train or test",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+    splits=("train", "test"), defaults={"splits": ["train"]},  # never the test split unless asked
+)

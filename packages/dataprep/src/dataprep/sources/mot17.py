@@ -22,6 +22,7 @@ import functools
 import os
 from pathlib import Path
 
+from siamcore.datasets import mot17 as reader
 from siamcore.datasets.mot17 import GT_FILE, MIN_VISIBILITY, SEQINFO_FILE, list_mot17, load_mot17_video, scan_mot17
 
 from dataprep.sources import folders
@@ -71,3 +72,15 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video, min_visibility: float = MIN_VISIBILITY):
     return folders.load_video(list_mot17, functools.partial(_load_folder, min_visibility=min_visibility), video)
+
+
+def load_options(cfg) -> dict:
+    """The visibility a row needs (``mot17.min_visibility``)."""
+    return {"min_visibility": cfg.mot17.min_visibility}
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="MOT17", root_default="data/MOT17",
+    help="train/<video>-FRCNN/img1 + gt/gt.txt; one sequence per pedestrian id, e.g. MOT17-02.1",
+    list_videos=list_videos, load_video=load_video, reader=reader, load_options=load_options,
+)

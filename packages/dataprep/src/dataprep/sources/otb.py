@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import otb as reader
 from siamcore.datasets import list_otb, load_meta, load_otb_folder
 
 from dataprep.sources import folders
@@ -25,3 +26,10 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(list_otb, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="OTB", root_default="data/otb",
+    help="<Seq>/img + groundtruth_rect.txt",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+)

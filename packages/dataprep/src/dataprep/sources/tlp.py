@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import tlp as reader
 from siamcore.datasets import list_tlp, load_tlp_sequence
 
 from dataprep.sources import folders
@@ -23,3 +24,10 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(list_tlp, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="TLP", root_default="data/TLP",
+    help="<seq>/img + groundtruth_rect.txt with an absent column",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+)

@@ -26,10 +26,11 @@ from dataprep.sources.base import (
     SourceError,
     VideoRef,
     format_indices,
-    frame_wh_from_header,
     invalidate_boxes,
     parse_chunks,
 )
+from dataprep.sources.frames import frame_wh_from_header
+from dataprep.sources.spec import VIDEO, DatasetSpec, no_splits
 
 NAME = "trackingnet"
 FRAME_PATTERN = tn.FRAME_PATTERN
@@ -108,3 +109,27 @@ def load_video(video: VideoRef) -> tuple[list[Sequence], list[Skip]]:
         return [], skips
     boxes.setflags(write=False)
     return [Sequence(video, "0", "", frames, boxes)], skips
+
+
+def check_config(cfg, fail) -> None:
+    """``chunks`` must parse; TrackingNet has no splits."""
+    if cfg.chunks is not None:
+        try:
+            parse_chunks(cfg.chunks)
+        except ValueError as exc:
+            fail(str(exc))
+    if cfg.splits is not None:
+        no_splits(fail)
+
+
+def resolve_selection(cfg, videos):
+    """The chunks asked for, or the ones found, written out (``"0,1,2"``)."""
+    chunks = parse_chunks(cfg.chunks) if cfg.chunks is not None else sorted({v.chunk for v in videos})
+    return cfg.replace(chunks=",".join(str(c) for c in chunks))
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="TrackingNet", kind=VIDEO, root_default="data/trackingnet",
+    help="TRAIN_k/ folders of anno/ + frames/ or zips/; --chunks selects them",
+    list_videos=list_videos, load_video=load_video, reader=tn, check=check_config, resolve_selection=resolve_selection,
+)

@@ -31,6 +31,7 @@ from dataprep.sources.base import (
     format_indices,
     invalidate_boxes,
 )
+from dataprep.sources.spec import VIDEO, DatasetSpec, no_chunks
 
 NAME = "vid"
 _parse_xml = ds_vid.parse_vid_xml
@@ -103,3 +104,25 @@ def load_video(video: VideoRef) -> tuple[list[Sequence], list[Skip]]:
     if not read.tracks:
         skips.append(Skip(uid, "empty_sequence", "no annotated object in any frame"))
     return sequences, skips
+
+
+def check_config(cfg, fail) -> None:
+    """VID has no chunks; its splits are train and/or val."""
+    if cfg.chunks is not None:
+        no_chunks(fail)
+    if cfg.splits is not None and (not cfg.splits or any(s not in SPLITS for s in cfg.splits)):
+        fail(f"VID 'splits' (--split) must be train and/or val, got {cfg.splits!r}")
+
+
+def resolve_selection(cfg, videos):
+    """The splits asked for, or the ones found, in train, val order."""
+    splits = cfg.splits if cfg.splits is not None else sorted({v.split for v in videos}, key=SPLITS.index)
+    return cfg.replace(splits=sorted(set(splits), key=SPLITS.index))
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="ILSVRC2015 VID", kind=VIDEO, root_default="data/ILSVRC2015",
+    help="Annotations/VID + Data/VID; --split train or val", list_videos=list_videos, load_video=load_video,
+    reader=ds_vid, splits=SPLITS, defaults={"splits": ["train"]}, targets_per_video=2.0, class_vocabulary="vid",
+    check=check_config, resolve_selection=resolve_selection,
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from siamcore.datasets import vot as reader
 from siamcore.datasets import list_vot, load_vot_sequence
 
 from dataprep.sources import folders
@@ -26,3 +27,15 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video, polygon_mode: str = "bounding"):
     return folders.load_video(list_vot, functools.partial(_load_folder, polygon_mode=polygon_mode), video)
+
+
+def load_options(cfg) -> dict:
+    """How polygons become boxes (``vot.polygon_mode``)."""
+    return {"polygon_mode": cfg.vot.polygon_mode}
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="VOT", root_default="data/vot",
+    help="<seq>/ with groundtruth.txt, or list.txt + <seq>/color/",
+    list_videos=list_videos, load_video=load_video, reader=reader, load_options=load_options,
+)
