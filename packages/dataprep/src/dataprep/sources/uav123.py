@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamcore.datasets import uav123 as reader
 from siamcore.datasets import list_uav123, load_uav123_sequence
 
 from dataprep.sources import folders
@@ -25,3 +26,10 @@ def list_videos(root, chunks=None, splits=None, sequences=None, exclude_sequence
 
 def load_video(video):
     return folders.load_video(list_uav123, _load_folder, video)
+
+
+SPEC = folders.folder_spec(
+    name=NAME, title="UAV123", root_default="data/UAV123",
+    help="anno/UAV123/<seq>.txt + data_seq/UAV123/<folder>/; sub-sequences are frame ranges",
+    list_videos=list_videos, load_video=load_video, reader=reader,
+)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequence import Sequence, SequenceRef, frame_number, list_images, load_selected, nan_rows
+from .sequence import Layout, Sequence, SequenceRef, frame_number, list_images, load_selected, nan_rows
 
 ANNO_DIR = ("anno", "UAV123")
 DATA_DIR = ("data_seq", "UAV123")
@@ -152,3 +152,7 @@ def load_uav123(root: Path, names: list[str] | None = None) -> list[Sequence]:
         return [load_uav123_sequence(root, r.name) for r in refs if r.folder == ref.folder]
 
     return load_selected(refs, names, str(root), load_folder)
+
+
+LAYOUT = Layout("uav123", load_uav123)
+"""This reader's entry in :data:`siamcore.datasets.LOADERS`."""
