@@ -1,11 +1,10 @@
-"""One-pass evaluation (OPE) on OTB-style benchmarks and scoring of result folders.
+"""One-pass evaluation (OPE) on OTB-style benchmarks: the run.
 
 ``run_ope`` tracks each sequence from its first ground-truth box (frame 1 is reported as that box
 and counted, as the OTB toolkit does) and writes ``<out>/<tracker>/<seq>.txt`` in OTB format;
-``score_folders`` reads result folders of any tracker and scores them with :mod:`tracker.metrics`
-(see there for the protocol). A sequence that cannot be tracked (unreadable frame ...) or scored
-(no result file) is skipped with a recorded reason, never silently; ``common_sequences`` then ranks
-several trackers on the sequences they all have.
+:mod:`tracker.evaluation.scoring` reads result folders of any tracker and scores them with
+:mod:`tracker.evaluation.metrics` (see there for the protocol). A sequence that cannot be tracked
+(unreadable frame ...) is skipped with a recorded reason, never silently.
 """
 
 from __future__ import annotations
@@ -13,15 +12,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from siamcore.atomic import write_bytes_atomic
 
-from .datasets import Sequence, normalise_name, numbered_frames, read_results, write_results
-from .metrics import SequenceCurves, sequence_curves, tracker_scores
-from .online import OnlineTracker
+from ..datasets import Sequence, numbered_frames, read_results, write_results
+
+if TYPE_CHECKING:  # the trackers need torch; a benchmark only calls them
+    from ..online import OnlineTracker
 
 
 @dataclass
@@ -110,130 +111,3 @@ def run_ope(
         if on_sequence:
             on_sequence(seq.name, run)
     return report
-
-
-def find_result_file(folder: Path, seq: Sequence, warnings: list[str] | None = None) -> Path | None:
-    """The result file of ``seq`` in ``folder``, under any accepted spelling of its name.
-
-    Two files that both spell ``seq`` (``Jogging-1.txt`` and ``jogging_1.txt``) are a ValueError naming
-    both: which one is meant cannot be guessed. A match that is not a regular file (a folder named
-    ``Couple.txt``) is skipped, with a line in ``warnings``."""
-    keys = set(seq.match_keys())
-    found = []
-    for path in sorted(Path(folder).glob("*.txt")):
-        if normalise_name(path.stem) not in keys:
-            continue
-        if not path.is_file():
-            if warnings is not None:
-                warnings.append(f"{seq.name}: {path} is not a regular file; skipped")
-            continue
-        found.append(path)
-    if len(found) > 1:
-        raise ValueError(f"{folder}: {' and '.join(p.name for p in found)} are both results of {seq.name}; "
-                         "keep one of them")
-    return found[0] if found else None
-
-
-def aligned_results(folder: Path, seq: Sequence) -> tuple[np.ndarray | None, list[str]]:
-    """``seq``'s boxes from its result file in ``folder``, one row per frame, and warnings: a file with
-    fewer rows than frames is padded with NaN rows (failures), extra rows are dropped. None (not
-    scored) when there is no file, or an unreadable one (with a warning)."""
-    warnings: list[str] = []
-    path = find_result_file(folder, seq, warnings)
-    if path is None:
-        return None, warnings
-    try:
-        boxes = read_results(path)
-    except ValueError as e:
-        return None, [f"{seq.name}: unreadable result file ({e})"]
-    n = len(seq)
-    if len(boxes) < n:
-        return np.concatenate([boxes, np.full((n - len(boxes), 4), np.nan)]), [
-            f"{seq.name}: {len(boxes)} result rows for {n} frames; the rest count as failures"]
-    if len(boxes) > n:
-        return boxes[:n], [f"{seq.name}: {len(boxes)} result rows for {n} frames; extra rows ignored"]
-    return boxes, []
-
-
-@dataclass
-class FolderScore:
-    name: str
-    curves: dict[str, SequenceCurves]
-    missing: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def scores(self) -> dict:
-        return tracker_scores(self.curves)
-
-
-def score_folder(
-    folder: Path, sequences: list[Sequence], invalid_gt: str = "otb", name: str | None = None
-) -> FolderScore:
-    """Score one tracker's result folder against ``sequences``.
-
-    Sequences without a result file are listed as missing (not scored). A file with fewer rows than
-    frames is padded with failures; extra rows are ignored; both are recorded as warnings.
-    """
-    folder = Path(folder)
-    result = FolderScore(name or folder.name, {})
-    for seq in sequences:
-        boxes, warnings = aligned_results(folder, seq)
-        result.warnings.extend(warnings)
-        if boxes is None:
-            result.missing.append(seq.name)
-            continue
-        if invalid_gt == "lasot":
-            from .lasot_metrics import lasot_sequence_curves
-
-            visible = None if seq.absent is None else ~np.asarray(seq.absent, dtype=bool)
-            result.curves[seq.name] = lasot_sequence_curves(boxes, seq.gt_xywh, visible)
-        else:
-            result.curves[seq.name] = sequence_curves(boxes, seq.gt_xywh, invalid_gt)
-    return result
-
-
-def expand_result_dirs(dirs: list[Path]) -> list[Path]:
-    """Result folders hold ``*.txt``; a folder without any but with such sub-folders (an ``eval --out``
-    folder) stands for its sub-folders."""
-    out = []
-    for d in map(Path, dirs):
-        if not d.is_dir():
-            raise ValueError(f"results folder {d} does not exist")
-        if any(d.glob("*.txt")):
-            out.append(d)
-            continue
-        subs = sorted(p for p in d.iterdir() if p.is_dir() and any(p.glob("*.txt")))
-        if not subs:
-            raise ValueError(f"{d} holds no result files (<seq>.txt) nor tracker folders with them")
-        out.extend(subs)
-    return out
-
-
-def common_sequences(folder_scores: list[FolderScore]) -> tuple[list[FolderScore], dict[str, list[str]]]:
-    """Every tracker restricted to the sequences all of them have results for, and what each one lost.
-
-    Means over different sequence sets do not compare (a 2-sequence run would be ranked next to
-    100-sequence results), so trackers are ranked on their common sequences only. Returns the
-    restricted scores and ``{tracker: [left-out sequence, ...]}`` for the trackers that lost some;
-    ValueError when no sequence is common to all (a tracker without any result included).
-    """
-    if not folder_scores:
-        raise ValueError("no result folders to score")
-    common = set.intersection(*(set(fs.curves) for fs in folder_scores))
-    if not common:
-        counts = ", ".join(f"{fs.name} {len(fs.curves)}" for fs in folder_scores)
-        raise ValueError(f"no sequence has results from every tracker (sequences scored: {counts}); "
-                         "score these folders separately or give them results on the same sequences")
-    restricted = [replace(fs, curves={k: v for k, v in fs.curves.items() if k in common}) for fs in folder_scores]
-    dropped = {fs.name: [k for k in fs.curves if k not in common]
-               for fs in folder_scores if len(fs.curves) > len(common)}
-    return restricted, dropped
-
-
-def scores_json(folder_scores: list[FolderScore]) -> dict:
-    """``{"<tracker>": {"auc", "precision", "norm_precision", "sequences": {...}}}``."""
-    return {fs.name: fs.scores() for fs in folder_scores if fs.curves}
-
-
-def write_scores_json(path: Path, scores: dict) -> None:
-    write_bytes_atomic(path, (json.dumps(scores, indent=2) + "\n").encode())
