@@ -370,7 +370,7 @@ def test_run_siamfc_on_vot_bag_start_follows_the_bag(shared_data, tmp_path):
                     "--out", out, "--render", gif, "--show-gt", "--threads", "2")
     assert result.exit_code == 0, result.output
     from tracker.datasets import load_vot_sequence
-    from tracker.metrics import overlaps
+    from tracker.evaluation.metrics import overlaps
 
     gt = load_vot_sequence(bag).gt_xywh
     iou = overlaps(read_results(out), gt)

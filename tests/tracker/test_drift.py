@@ -12,8 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from tracker.cli import app
-from tracker.drift import csv_text, pick_sequences
-from tracker.metrics import SIZE_BAND, drift_summary, frame_drift, size_ratios
+from tracker.evaluation.drift import csv_text, pick_sequences
+from tracker.evaluation.metrics import SIZE_BAND, drift_summary, frame_drift, size_ratios
 
 NAN4 = [np.nan] * 4
 # pred, gt (x, y, w, h); what each row tests

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from siamcore.datasets.got10k import load_got10k
 from tracker.cli import app
-from tracker.got10k_metrics import got10k_iou
+from tracker.evaluation.got10k_metrics import got10k_iou
 
 
 def invoke(*args):

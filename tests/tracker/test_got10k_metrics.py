@@ -14,7 +14,7 @@ from tracker.datasets.submission import (
     write_got10k_record,
     write_got10k_submission,
 )
-from tracker.got10k_metrics import clip_to_image_xywh, got10k_iou, got10k_scores, scored_ious, speed_fps
+from tracker.evaluation.got10k_metrics import clip_to_image_xywh, got10k_iou, got10k_scores, scored_ious, speed_fps
 
 GT = np.array([[0, 0, 10, 10]] * 5, dtype=float)
 # frame 0: anything (excluded); 1: IoU 1; 2: half overlap 50/150 = 1/3; 3: 80/100 -> 0.8; 4: absent

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tracker.datasets.submission import write_trackingnet_submission
-from tracker.lasot_metrics import fill_zero_size_predictions, lasot_sequence_curves
+from tracker.evaluation.lasot_metrics import fill_zero_size_predictions, lasot_sequence_curves
 
 GT = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [100, 100, 10, 10], [0, 0, 10, 10]], dtype=float)
 

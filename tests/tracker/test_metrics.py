@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from siamcore.boxes import cxcywh_to_xywh, iou_xywh, xywh_to_cxcywh, xywh_to_xyxy, xyxy_to_xywh
 
-from tracker.metrics import (
+from tracker.evaluation.metrics import (
     NORM_PRECISION_THRESHOLDS,
     PRECISION_THRESHOLDS_PX,
     SUCCESS_THRESHOLDS,

@@ -10,8 +10,8 @@ from siamcore.crop import View
 from torch import nn
 
 from tracker.datasets import load_otb, load_vot_sequence
-from tracker.evaluate import track_sequence
-from tracker.metrics import overlaps
+from tracker.evaluation.metrics import overlaps
+from tracker.evaluation.ope import track_sequence
 from tracker.models import SiamModel, create_model
 from tracker.online import RPNParams, RPNTracker, SiamFCTracker, build_tracker, load_tracker
 from tracker.weights import load_model

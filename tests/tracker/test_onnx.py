@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from tracker.cli import app
 from tracker.datasets import load_otb
-from tracker.metrics import overlaps, sequence_curves
+from tracker.evaluation.metrics import overlaps, sequence_curves
 from tracker.models import TINY_CONFIGS, create_model
 from tracker.onnx_export import SIDECAR, example_inputs
 from tracker.online import build_tracker

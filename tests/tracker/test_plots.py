@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 
 from tracker.datasets import load_otb
-from tracker.evaluate import score_folder
-from tracker.metrics import mean_curves, sequences_by_attribute
-from tracker.plots import plot_all, plot_attributes
+from tracker.evaluation.metrics import mean_curves, sequences_by_attribute
+from tracker.evaluation.plots import plot_all, plot_attributes
+from tracker.evaluation.scoring import score_folder
 
 # Per-sequence success AUC of the published results (the data README's table).
 README_AUC = {"SiamFC": {"Couple": 0.690, "Crossing": 0.761}, "SiamRPN++": {"Couple": 0.722, "Crossing": 0.768}}

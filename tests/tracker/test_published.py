@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from siamcore.datasets.otb import load_otb_json
 from tracker.cli import app
 from tracker.datasets import write_results
-from tracker.evaluate import find_result_file
+from tracker.evaluation.scoring import find_result_file
 
 # The data README: 21-point success AUC over all 100 targets.
 PUBLISHED_AUC = {"SiamFC": 0.587, "SiamRPN": 0.629, "DaSiamRPN": 0.658, "SiamRPN++": 0.696}

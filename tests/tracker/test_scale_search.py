@@ -99,7 +99,7 @@ def test_the_scale_search_tracks_alike_on_both_backends(siamfc_score_rpn, zoom, 
     one batch-1 detect call per scale, as the torch tracker."""
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from tracker.metrics import overlaps
+    from tracker.evaluation.metrics import overlaps
     from tracker.onnx_export import export_onnx
     from tracker.onnx_runtime import load_onnx_tracker
 

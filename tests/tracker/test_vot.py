@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tracker.cli import app
 from tracker.datasets import load_vot_sequence, polygon_to_xywh
-from tracker.vot_metrics import (
+from tracker.evaluation.vot_metrics import (
     FAILURE,
     INIT,
     SKIPPED,
@@ -24,7 +24,7 @@ from tracker.vot_metrics import (
     region_overlap,
     sequence_ar,
 )
-from tracker.vot_protocol import format_baseline, read_vot_regions, run_supervised
+from tracker.evaluation.vot_protocol import format_baseline, read_vot_regions, run_supervised
 
 I, T, F, S = INIT, TRACKED, FAILURE, SKIPPED
 SQUARE = [0, 0, 10, 0, 10, 10, 0, 10]  # a 10 x 10 polygon at the origin

@@ -4,9 +4,11 @@
 - :mod:`tracker.online`: ``init(frame, box_xywh)`` / ``track(frame) -> (box_xywh, score)`` trackers.
 - :mod:`tracker.datasets`: OTB/VOT sequences (re-exported from :mod:`siamcore.datasets`), frame folders,
   videos, OTB-format result files.
-- :mod:`tracker.metrics` (pure), :mod:`tracker.evaluate` (OPE runs, scoring), :mod:`tracker.plots`,
-  :mod:`tracker.render` (annotated H.264 mp4 / compact GIF), :mod:`tracker.interactive` (``--select``);
-  :mod:`tracker.cli` is the ``tracker`` command.
+- :mod:`tracker.evaluation`: the benchmarks behind one contract and the ``BENCHMARKS`` registry (OTB-style
+  OPE, UAV123, TLP, DAVIS, LaSOT, TrackingNet, VOT, GOT-10k), their pure metrics, scoring, plots and tables;
+  :mod:`tracker.tune` (hyper-parameter search), :mod:`tracker.render` (annotated H.264 mp4 / compact GIF),
+  :mod:`tracker.interactive` (``--select``); :mod:`tracker.cli` is the ``tracker`` command (over
+  :mod:`tracker.track_video`, :mod:`tracker.loading` and :mod:`tracker.evaluation`).
 """
 
 from siamcore.cpus import choose_openmp_waiting

@@ -44,6 +44,12 @@ DEFAULT_OPSET = 17
 SIAMFC_SCALES = 3  # the batch the SiamFC detect graph is exported (and first checked) with
 
 
+def outputs_score_map(model) -> bool:
+    """SiamFC-style models (``online_tracker = "siamfc"``): ``template(exemplar)`` then ``score`` maps of a
+    batch of scales; the RPN family: guided ``template``/``detect`` with default boxes."""
+    return model.online_tracker == "siamfc"
+
+
 def _as_tuple(state) -> tuple[torch.Tensor, ...]:
     return tuple(state) if isinstance(state, (tuple, list)) else (state,)
 
@@ -58,7 +64,7 @@ class TemplateGraph(nn.Module):
 
     def forward(self, exemplar, exemplar_guide=None):
         exemplar = exemplar.permute(0, 3, 1, 2)  # NHWC input (module docstring)
-        if self.model.name.startswith("siamfc"):
+        if outputs_score_map(self.model):
             return _as_tuple(self.model.template(exemplar))
         return _as_tuple(self.model.template(exemplar, exemplar_guide))
 
@@ -76,7 +82,7 @@ class DetectGraph(nn.Module):
         search = search.permute(0, 3, 1, 2)  # NHWC input (module docstring)
         guide = rest[0] if self.guided else None
         state = rest[1:] if self.guided else rest
-        if self.model.name.startswith("siamfc"):
+        if outputs_score_map(self.model):
             return self.model.score(state[0], search)
         template = state[0] if self.n_template == 1 else tuple(state)
         return self.model.detect(template, search, guide)
@@ -91,7 +97,7 @@ def example_inputs(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
     """Inputs of the tracker's shapes: 0..255 RGB crops and (guided models) a centred box mask."""
     g = torch.Generator().manual_seed(seed)
     e, s = model.views["exemplar"].size, model.views["search"].size
-    batch = SIAMFC_SCALES if model.name.startswith("siamfc") else 1
+    batch = SIAMFC_SCALES if outputs_score_map(model) else 1
     out = {"exemplar": torch.rand(1, 3, e, e, generator=g) * 255, "search": torch.rand(batch, 3, s, s, generator=g) * 255}
     if getattr(model, "needs_guide", False):
         out["exemplar_guide"] = box_mask(torch.tensor([[e * 0.35, e * 0.3, e * 0.65, e * 0.7]]), e)
@@ -114,7 +120,7 @@ def export_onnx(model: nn.Module, out_dir: Path, params=None, source_weights: Pa
     model = model.to("cpu").eval().requires_grad_(False).to(memory_format=torch.contiguous_format)
     params = default_params(model.name) if params is None else params
     guided = bool(getattr(model, "needs_guide", False))
-    siamfc = model.name.startswith("siamfc")
+    siamfc = outputs_score_map(model)
     x = example_inputs(model)
 
     template_graph = TemplateGraph(model).eval()

@@ -17,7 +17,7 @@ import numpy as np
 from siamcore.paths import join_inside
 from siamcore.shards import file_sha256
 
-from .models import list_models
+from .models import list_models, model_class
 from .onnx_export import FORMAT, FORMAT_VERSION, SIDECAR
 
 MAX_SIDECAR_BYTES = 1 << 20
@@ -140,6 +140,6 @@ def check_export(folder: Path) -> dict:
         _need(isinstance(outputs, list) and outputs and all(isinstance(o, str) for o in outputs), sidecar,
               f"graphs.{role}.outputs", "must be a non-empty list of output names")
         _check_graph_weights(graphs[role]["path"])
-    if not info["model"].startswith("siamfc"):
+    if model_class(info["model"]).online_tracker != "siamfc":  # the RPN family decodes default boxes
         info["default_boxes"]["path"] = _check_default_boxes(folder, sidecar, info)
     return info

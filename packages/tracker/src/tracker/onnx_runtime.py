@@ -20,6 +20,7 @@ import torch
 from siamcore.cpus import usable_cpus
 from siamcore.crop import View
 
+from .models import model_class
 from .onnx_export import SIDECAR
 from .onnx_manifest import ExportError, check_export
 
@@ -96,6 +97,7 @@ class OnnxModel:
         self.folder, self.info = read_export(path)
         info = self.info
         self.name = info["model"]
+        self.online_tracker = model_class(self.name).online_tracker  # which tracker class post-processes it
         self.needs_guide = bool(info.get("needs_guide", False))
         self.views = {role: View(**v) for role, v in info["views"].items()}
         if "default_boxes" in info:

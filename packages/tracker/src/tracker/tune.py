@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from siamcore.datasets import load_sequences, normalise_name
 from siamcore.toml import toml_dumps
 
 from .datasets import Sequence
-from .evaluate import track_sequence
-from .metrics import sequence_curves
+from .errors import UsageError
+from .evaluation.metrics import sequence_curves
+from .evaluation.ope import track_sequence
 from .online import build_tracker
 from .online.params import params_from_dict
 
@@ -30,6 +34,52 @@ class TuneResult:
     changed: dict  # the grid values of this point
     auc: float  # mean over sequences
     per_sequence: dict[str, float]
+
+
+def parse_grid(items: list[str]) -> dict[str, list]:
+    """``--grid KEY=V1,V2,...`` as ``{key: [values]}``, each value read as a TOML value (``0.3``, ``true``,
+    ``"seed"``; anything else as the text itself)."""
+    values: dict[str, list] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not raw:
+            raise UsageError(f"--grid expects KEY=V1,V2,..., got {item!r}")
+        values[key.strip()] = [_toml_value(v) for v in raw.split(",") if v.strip()]
+    return values
+
+
+def _toml_value(text: str):
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def tune_sequences(roots: list[Path], layouts: list[str] | None, names: list[str] | None) -> list[Sequence]:
+    """The sequences to tune on: those of every root in its layout (one for all, or one per root; default
+    otb) named in ``names`` (all when None). With several roots a name need only exist in one of them."""
+    layouts = layouts or ["otb"]
+    if len(layouts) not in (1, len(roots)):
+        raise UsageError(f"give one --layout for all --root folders or one per folder ({len(roots)}), got "
+                         f"{len(layouts)}")
+    seqs = []
+    try:
+        for folder, layout in zip(roots, layouts * len(roots) if len(layouts) == 1 else layouts):
+            seqs += _matching_sequences(layout, folder, names, several=len(roots) > 1)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not seqs:
+        raise UsageError(f"no sequence of {', '.join(map(str, roots))} matches --sequences {', '.join(names or [])}")
+    return seqs
+
+
+def _matching_sequences(layout: str, root: Path, names: list[str] | None, several: bool) -> list[Sequence]:
+    """The sequences of ``root`` named in ``names`` (all when None). With several roots a name need only
+    exist in one of them; with one, an unknown name is an error (ValueError) as elsewhere."""
+    if not several or not names:
+        return load_sequences(layout, root, names)
+    wanted = {normalise_name(n) for n in names}
+    return [s for s in load_sequences(layout, root) if wanted & set(s.match_keys())]
 
 
 def param_grid(base, values: dict[str, list]) -> list[tuple[object, dict]]:

@@ -3,8 +3,9 @@
 A siamtrack weights file is a safetensors file whose metadata holds ``format = "siamtrack"``,
 ``model`` (registry name), ``config`` (constructor kwargs, JSON) and ``views`` (JSON); the same
 information is written beside it as ``<name>.json`` for humans. :func:`load_model` also reads
-foreign layouts it knows, named by their ``model`` metadata: the shipped SiamFC file
-(``model = "siamfc-alexnet"``, tensors ``conv1..conv5``, score affine in ``score``).
+foreign layouts that a model class names in its ``foreign_names`` and converts with its
+``convert_foreign_state``: the shipped SiamFC file (``model = "siamfc-alexnet"``, tensors
+``conv1..conv5``, score affine in ``score``: :class:`tracker.models.SiamFC`).
 
 :func:`load_backbone_weights` loads torchvision-named ImageNet weights (safetensors, or a torch
 state-dict file read with ``weights_only=True``) into a backbone, and the SiamFC file's
@@ -25,7 +26,7 @@ from safetensors.torch import save_file
 from siamcore.atomic import atomic_path, write_bytes_atomic
 from torch import nn
 
-from .models import create_model, resolve_name
+from .models import create_model, model_class, resolve_name
 
 FORMAT = "siamtrack"
 NOT_WEIGHTS = "not a siamtrack/safetensors weights file"
@@ -146,7 +147,8 @@ def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Mo
         raise ValueError(f"{path} holds model {resolve_name(file_model)!r} and does not fit model "
                          f"{resolve_name(model_name)!r}; leave out the model name to use the file's own")
     config = json.loads(metadata.get("config", "{}")) if metadata.get("format") == FORMAT and file_model_known else {}
-    converter = _FOREIGN.get(file_model) if metadata.get("format") != FORMAT else None
+    foreign = (metadata.get("format") != FORMAT and file_model_known
+               and file_model in model_class(file_model).foreign_names)
     check_config(path, config)
     try:
         with torch.device("meta"):  # sized before anything is allocated: a config can ask for 46 GB
@@ -157,8 +159,8 @@ def load_model(path, model_name: str | None = None, map_location="cpu") -> nn.Mo
     if size > MAX_MODEL_VALUES:
         raise ValueError(f"{path}: config {config} asks for a model of {size:,} values (at most {MAX_MODEL_VALUES:,})")
     model = create_model(name, **config)
-    if converter is not None:
-        state = converter(state, metadata, model)
+    if foreign:
+        state = model.convert_foreign_state(state, metadata)
     check_weights(state, path)
     try:
         model.load_state_dict(state, strict=True)
@@ -230,23 +232,6 @@ def _is_registered(name: str) -> bool:
 def _rename_conv(key: str, conv_paths: dict) -> str:
     head, _, tail = key.partition(".")
     return f"{conv_paths[head]}.{tail}" if head in conv_paths and tail else key
-
-
-def _convert_siamfc_file(state: dict, metadata: dict, model: nn.Module) -> dict:
-    """The shipped SiamFC file: ``conv1..conv5`` -> ``backbone.features.i``; score affine from metadata."""
-    out = {f"backbone.{_rename_conv(k, model.backbone.conv_paths)}": v for k, v in state.items()}
-    match = re.search(r"\*\s*([-+0-9.eE]+)\s*([-+])\s*([0-9.eE]+)", metadata.get("score", ""))
-    if match:
-        scale, sign, bias = float(match.group(1)), match.group(2), float(match.group(3))
-        out["adjust_scale"] = torch.tensor([scale])
-        out["adjust_bias"] = torch.tensor([bias if sign == "+" else -bias])
-    else:
-        out["adjust_scale"] = model.adjust_scale.detach().clone()
-        out["adjust_bias"] = model.adjust_bias.detach().clone()
-    return out
-
-
-_FOREIGN = {"siamfc-alexnet": _convert_siamfc_file}
 
 
 def _open_safetensors(path: Path):

@@ -68,8 +68,8 @@ class TrackEvaluator:
     @torch.no_grad()
     def run(self, model, step: int, train_minutes: float) -> TrackEvalResult:
         from tracker.datasets import write_results
-        from tracker.evaluate import track_sequence
-        from tracker.metrics import sequence_curves
+        from tracker.evaluation.metrics import sequence_curves
+        from tracker.evaluation.ope import track_sequence
         from tracker.online import build_tracker
 
         start = time.perf_counter()

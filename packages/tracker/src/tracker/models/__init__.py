@@ -7,7 +7,7 @@
 
 from .base import SiamModel, box_mask, prepare_for_inference, xcorr
 from .flops import count_flops, model_flops
-from .registry import create_model, list_models, register_model, resolve_name
+from .registry import create_model, list_models, model_class, register_model, resolve_name
 from .siambroadcastrpn import SiamBroadcastRPN
 from .siamconcatrpn import SiamConcatRPN
 from .siamfc import SiamFC
@@ -25,6 +25,6 @@ TINY_CONFIGS = {
 
 __all__ = [
     "TINY_CONFIGS", "SiamModel", "box_mask", "prepare_for_inference", "xcorr", "count_flops", "model_flops",
-    "create_model", "list_models", "register_model", "resolve_name",
+    "create_model", "list_models", "model_class", "register_model", "resolve_name",
     "SiamFC", "SiamRPN", "SiamConcatRPN", "SiamBroadcastRPN",
 ]

@@ -10,6 +10,7 @@ tracker caches its result); ``detect()`` runs per frame and returns ``conf_logit
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -25,6 +26,11 @@ class SiamModel(nn.Module):
 
     name: str = ""
     needs_guide: bool = False
+    # The model's own facts (tracker.models.registry): the RPN post-processing tracks it, with the family's
+    # published hyper-parameters unless a subclass says otherwise; no foreign weights files.
+    online_tracker: str = "rpn"
+    tracking_defaults = MappingProxyType({})
+    foreign_names: tuple[str, ...] = ()
     views: dict
     variances: tuple[float, float] = (1.0, 1.0)
     default_boxes_cxcywh: torch.Tensor

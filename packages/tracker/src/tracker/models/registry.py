@@ -2,6 +2,12 @@
 
 A model class registers under its ``name`` attribute (or an explicit name) plus optional
 aliases, e.g. SiamFC also answers to ``"siamfc-alexnet"``, the name in the shipped weights file.
+
+A registered class carries its own facts, so that a new model is one module and nothing else keys on
+its name: ``online_tracker`` (``"siamfc"``: the score map and scale search; ``"rpn"``: default boxes
+and their post-processing), ``tracking_defaults`` (the hyper-parameters where they differ from its
+family's published values) and ``foreign_names`` (weights files of other toolkits it converts, see
+:func:`tracker.weights.load_model`). :func:`model_class` reads them without building the model.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ def resolve_name(name: str) -> str:
     if key not in _MODELS:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return key
+
+
+def model_class(name: str):
+    """The registered class (or factory) of ``name`` or one of its aliases: its facts, unbuilt."""
+    return _MODELS[resolve_name(name)]
 
 
 def create_model(name: str, **kwargs):

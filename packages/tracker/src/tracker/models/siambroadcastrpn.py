@@ -22,6 +22,8 @@ start at zero.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 from siamcore.anchors import boxes_per_cell, ssd_default_boxes_cxcywh
 from siamcore.crop import View
@@ -42,6 +44,8 @@ _DEFAULTS = {
 class SiamBroadcastRPN(SiamModel):
     name = "siambroadcastrpn"
     needs_guide = False
+    # The seed author's tracking values (differ from the RPN family's pysot defaults).
+    tracking_defaults = MappingProxyType({"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295})
 
     def __init__(
         self,

@@ -25,6 +25,8 @@ A 3x3 head per source gives 1 conf logit and 4 deltas per default box (6 per cel
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 import torch.nn.functional as F
 from siamcore.anchors import boxes_per_cell, ssd_default_boxes_cxcywh
@@ -86,6 +88,8 @@ class Refine(nn.Module):
 class SiamConcatRPN(SiamModel):
     name = "siamconcatrpn"
     needs_guide = True
+    # The seed author's tracking values (differ from the RPN family's pysot defaults).
+    tracking_defaults = MappingProxyType({"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295})
 
     def __init__(
         self,

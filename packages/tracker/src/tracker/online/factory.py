@@ -11,6 +11,9 @@ from .params import default_params, load_params, params_from_dict
 from .rpn import RPNTracker
 from .siamfc import SiamFCTracker
 
+# The online tracker of each model family: a model class names its own (``online_tracker``).
+TRACKERS: dict[str, type[OnlineTracker]] = {"siamfc": SiamFCTracker, "rpn": RPNTracker}
+
 
 def resolve_weights_path(path: Path) -> Path:
     """A weights file as given, or in a trainer run folder ``<run>/export/model.safetensors``, then
@@ -30,12 +33,10 @@ def resolve_weights_path(path: Path) -> Path:
 
 
 def build_tracker(model: torch.nn.Module, params=None, channels_last: bool = True) -> OnlineTracker:
-    """The online tracker for ``model`` (SiamFC's scale search, or the RPN post-processing)."""
+    """The online tracker that ``model``'s class names (SiamFC's scale search, or the RPN post-processing)."""
     if params is None:
         params = default_params(model.name)
-    if model.name.startswith("siamfc"):
-        return SiamFCTracker(model, params, channels_last=channels_last)
-    return RPNTracker(model, params, channels_last=channels_last)
+    return TRACKERS[model.online_tracker](model, params, channels_last=channels_last)
 
 
 def params_for_weights(weights_file: Path, model_name: str, params_path: Path | None = None):

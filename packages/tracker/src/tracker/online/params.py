@@ -16,6 +16,8 @@ from pathlib import Path
 import siamcore.config
 from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass
 
+from ..models import model_class
+
 
 class ParamsError(siamcore.config.ConfigError):
     """Hyper-parameters that cannot be used as written."""
@@ -72,20 +74,19 @@ _RANGES = {
     "lr": (0.0, 1.0), "min_size_px": (0.0, 10000.0), "size_range_factor": (0.0, 1000.0),
 }
 
-# Per-model defaults that differ from the family's dataclass defaults (the seed author's values).
-_MODEL_DEFAULTS = {
-    "siamconcatrpn": {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295},
-    "siambroadcastrpn": {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295},
-}
+# The parameters of each online tracker (a model class's ``online_tracker``, tracker.models.registry).
+PARAMS_CLASSES = {"siamfc": SiamFCParams, "rpn": RPNParams}
 
 
 def params_class(model_name: str) -> type:
-    return SiamFCParams if model_name.startswith("siamfc") else RPNParams
+    """The params dataclass of the online tracker that ``model_name``'s class names."""
+    return PARAMS_CLASSES[model_class(model_name).online_tracker]
 
 
 def default_params(model_name: str):
-    """The built-in hyper-parameters of ``model_name``; ``pipelines/track/<model>.toml`` holds the same."""
-    return params_class(model_name)(**_MODEL_DEFAULTS.get(model_name, {}))
+    """The built-in hyper-parameters of ``model_name``: its family's published values with the model
+    class's own ``tracking_defaults``; ``pipelines/track/<model>.toml`` holds the same."""
+    return params_class(model_name)(**model_class(model_name).tracking_defaults)
 
 
 def params_from_dict(base, values: dict, source: str = "<dict>"):

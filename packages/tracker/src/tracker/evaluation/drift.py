@@ -2,10 +2,10 @@
 write.
 
 For each tracker (a result folder of ``<seq>.txt`` files, OTB format) and each chosen sequence: the
-per-frame size ratio, centre error and IoU of :func:`tracker.metrics.frame_drift` as a CSV file, one
-picture per sequence with every tracker in it (:func:`tracker.plots.plot_drift`), and the summaries
+per-frame size ratio, centre error and IoU of :func:`tracker.evaluation.metrics.frame_drift` as a CSV file, one
+picture per sequence with every tracker in it (:func:`tracker.evaluation.plots.plot_drift`), and the summaries
 (in-band fraction, median and geometric-mean ratio) as JSON. The numbers are pure functions of the
-boxes (:mod:`tracker.metrics`); this module reads the result files and writes the outputs, atomically
+boxes (:mod:`tracker.evaluation.metrics`); this module reads the result files and writes the outputs, atomically
 (:mod:`siamcore.atomic`).
 """
 
@@ -18,8 +18,9 @@ from pathlib import Path
 from siamcore.atomic import write_bytes_atomic
 from siamcore.datasets import Sequence, normalise_name
 
-from .evaluate import aligned_results
 from .metrics import SIZE_BAND, FrameDrift, frame_drift
+from .scoring import aligned_results
+from .tables import drift_tables, note
 
 CSV_COLUMNS = ("frame", "pred_w", "pred_h", "gt_w", "gt_h", "size_ratio", "centre_error_px", "iou")
 
@@ -37,7 +38,7 @@ class TrackerDrift:
 
 def folder_drift(folder: Path, sequences: list[Sequence], name: str | None = None) -> TrackerDrift:
     """The drift of the result files in ``folder`` against ``sequences``' ground truth. Result files
-    are found and aligned as for scoring (:func:`tracker.evaluate.aligned_results`: any toolkit's
+    are found and aligned as for scoring (:func:`tracker.evaluation.scoring.aligned_results`: any toolkit's
     spelling of the name; missing rows are frames without a predicted box)."""
     folder = Path(folder)
     out = TrackerDrift(name or folder.name)
@@ -75,7 +76,7 @@ def pick_sequences(sequences: list[Sequence], names: list[str]) -> list[Sequence
 
 def csv_text(drift: FrameDrift) -> str:
     """``frame,pred_w,pred_h,gt_w,gt_h,size_ratio,centre_error_px,iou`` per frame (1-based frame
-    numbers, 4 decimals, ``nan`` where undefined: see :class:`tracker.metrics.FrameDrift`)."""
+    numbers, 4 decimals, ``nan`` where undefined: see :class:`tracker.evaluation.metrics.FrameDrift`)."""
     rows = [",".join(CSV_COLUMNS)]
     for i in range(len(drift)):
         values = (*drift.pred_xywh[i, 2:], *drift.gt_xywh[i, 2:], drift.size_ratio[i], drift.centre_error_px[i],
@@ -114,6 +115,18 @@ def drift_json(trackers: list[TrackerDrift], band: tuple[float, float] = SIZE_BA
 def write_drift_json(path: Path, trackers: list[TrackerDrift], band: tuple[float, float] = SIZE_BAND) -> None:
     text = json.dumps(drift_json(trackers, band), indent=2, allow_nan=False) + "\n"
     write_bytes_atomic(path, text.encode())
+
+
+def drift_outputs(trackers: list[TrackerDrift], csv_dirs: dict[str, Path], png_dir: Path,
+                  json_path: Path | None = None) -> list:
+    """Write the CSVs and pictures (and the JSON) of ``trackers``; return what to show: the drift table,
+    what is missing, and where everything went."""
+    pictures = write_drift(trackers, csv_dirs, png_dir)
+    if json_path is not None:
+        write_drift_json(json_path, trackers)
+    csv_where = ", ".join(str(d) for d in dict.fromkeys(map(str, csv_dirs.values())))
+    return [*drift_tables(trackers), note(f"drift: {len(pictures)} picture(s) -> {png_dir}, per-frame CSV -> "
+                                          f"{csv_where}" + (f", numbers -> {json_path}" if json_path else ""))]
 
 
 def folder_label(name: str) -> str:

@@ -5,7 +5,7 @@ Protocol (pysot ``tools/test.py`` VOT branch; votchallenge/toolkit ``vot/experim
 
 - the tracker starts on frame 1 from the ground truth; on every later frame it reports a box whose
   overlap with the ground-truth region (the rotated polygon, both clipped to the image:
-  :func:`tracker.vot_metrics.region_overlap`) is computed; an overlap of 0 is a **failure**;
+  :func:`tracker.evaluation.vot_metrics.region_overlap`) is computed; an overlap of 0 is a **failure**;
 - after a failure on frame ``f`` the frames ``f+1 .. f+4`` are skipped and the tracker is started
   again on frame ``f+5`` from that frame's ground truth; a frame whose ground truth is empty cannot
   start it, so it is skipped too and the next frame tries;
@@ -16,7 +16,7 @@ Protocol (pysot ``tools/test.py`` VOT branch; votchallenge/toolkit ``vot/experim
 
 Results are written as the vot-toolkit stores them: ``<out>/<tracker>/baseline/<seq>/<seq>_001.txt``,
 one line per frame: ``1`` (initialisation), ``2`` (failure), ``0`` (skipped) or ``x,y,w,h`` (0-based
-continuous pixels, the convention VOT region files are read in). Scores: :mod:`tracker.vot_metrics`.
+continuous pixels, the convention VOT region files are read in). Scores: :mod:`tracker.evaluation.vot_metrics`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from siamcore.atomic import write_bytes_atomic
-from siamcore.datasets import list_vot, load_vot
+from siamcore.datasets import Sequence, list_vot, load_vot
 
-from .datasets import numbered_frames
-from .online import OnlineTracker
+from ..datasets import numbered_frames
 from .vot_metrics import (
     FAILURE,
     INIT,
@@ -47,6 +47,9 @@ from .vot_metrics import (
     region_overlap,
     sequence_ar,
 )
+
+if TYPE_CHECKING:  # the trackers need torch; a benchmark only calls them
+    from ..online import OnlineTracker
 
 SKIP_AFTER_FAILURE = 5  # pysot tools/test.py: frame_counter = idx + 5; vot-toolkit skip_initialize = 5
 
@@ -156,20 +159,25 @@ class VOTReport:
                               for k, v in self.per_sequence.items()}}
 
 
+def load_vot_benchmark(root: Path, names: list[str] | None = None) -> list[Sequence]:
+    """The VOT sequences under ``root`` (vot-toolkit layout or one sequence folder), each started from the
+    area-preserving box of its polygons (module docstring)."""
+    return load_vot(root, names, polygon_mode="area")
+
+
 def run_vot(
     tracker: OnlineTracker,
+    seqs: list[Sequence],
     root: Path,
     out_dir: Path,
     tracker_name: str,
-    names: list[str] | None = None,
     on_frame: Callable[[], None] | None = None,
     on_sequence: Callable[[str, SupervisedRun], None] | None = None,
     interval: tuple[int, int] = VOT2018_EAO_INTERVAL,
 ) -> VOTReport:
-    """Run the supervised experiment on the VOT sequences under ``root`` (vot-toolkit layout or one
-    sequence folder), write the baseline files and ``<out>/<tracker>/vot_scores.json``, return the
-    scores. A sequence that cannot be run (unreadable frame ...) is skipped with its reason."""
-    seqs = load_vot(root, names, polygon_mode="area")
+    """Run the supervised experiment on ``seqs`` (:func:`load_vot_benchmark` of ``root``, whose region
+    files are read again for the polygons), write the baseline files and ``<out>/<tracker>/vot_scores.json``,
+    return the scores. A sequence that cannot be run (unreadable frame ...) is skipped with its reason."""
     report = VOTReport(Path(out_dir) / tracker_name, eao_interval=interval)
     folders = {ref.name: ref.folder for ref in list_vot(root)}
     fragments = []
@@ -195,23 +203,3 @@ def run_vot(
         write_bytes_atomic(report.tracker_dir / "vot_scores.json",
                            (json.dumps(report.scores(), indent=2) + "\n").encode())
     return report
-
-
-def vot_tables(report: VOTReport, tracker_name: str):
-    """Two rich tables: the benchmark's EAO / accuracy / robustness and the per-sequence failures."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    p, (low, high) = report.pooled, report.eao_interval
-    summary = Table(title=f"VOT supervised: EAO over lengths {low}-{high} (curve reaches {report.curve_length - 1})")
-    for col in ("tracker", "EAO", "accuracy", "failures", "failure rate /100 fr", "sequences", "frames"):
-        summary.add_column(col, justify="left" if col == "tracker" else "right")
-    summary.add_row(escape(tracker_name), f"{report.eao:.3f}", f"{p['accuracy']:.3f}", str(p["failures"]),
-                    f"{p['failure_rate']:.2f}", str(len(report.per_sequence)), str(p["frames"]))
-    per_seq = Table(title="per sequence")
-    for col in ("sequence", "accuracy", "failures", "failure frames", "frames"):
-        per_seq.add_column(col, justify="left" if col in ("sequence", "failure frames") else "right")
-    for name, s in report.per_sequence.items():
-        per_seq.add_row(escape(name), f"{s.accuracy:.3f}", str(s.failures),
-                        ", ".join(map(str, report.failure_frames[name])) or "-", str(s.frames))
-    return summary, per_seq

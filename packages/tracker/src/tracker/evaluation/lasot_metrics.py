@@ -15,10 +15,10 @@ numbers are computed with (visionml/pytracking ``pytracking/analysis/extract_res
 - Thresholds as OTB: IoU ``> t`` for ``t = 0, 0.05, ..., 1`` (AUC = their mean), centre error ``<= t``
   px for ``t = 0..50`` (reported at 20), normalised error ``<= t`` for ``t = 0, 0.01, ..., 0.5``
   (reported at 0.2); the normalised error divides the centre offset by the ground-truth ``w, h``.
-- Sequences weigh equally (per-sequence curves averaged): :func:`tracker.metrics.mean_curves`.
+- Sequences weigh equally (per-sequence curves averaged): :func:`tracker.evaluation.metrics.mean_curves`.
 
 This is pytracking's rule, not checked against the LaSOT MATLAB toolkit; OTB's own handling of
-invalid rows is in :mod:`tracker.metrics`.
+invalid rows is in :mod:`tracker.evaluation.metrics`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ sequence attribute (OTB's occlusion, scale variation ...) as the OTB toolkit dra
 size and centre drift over the frames (:func:`plot_drift`). PNG via Agg.
 
 Every tracker in one plot must average over the same sequences (the title gives their number):
-restrict result folders with :func:`tracker.evaluate.common_sequences` first."""
+restrict result folders with :func:`tracker.evaluation.scoring.common_sequences` first."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def _common_names(per_tracker: dict[str, dict[str, SequenceCurves]]) -> set[str]
         raise ValueError("no scored sequences to plot")
     if len(sets) > 1:
         raise ValueError("trackers scored on different sequences cannot share a plot; "
-                         "restrict them with tracker.evaluate.common_sequences first")
+                         "restrict them with tracker.evaluation.scoring.common_sequences first")
     return set(next(iter(sets)))
 
 

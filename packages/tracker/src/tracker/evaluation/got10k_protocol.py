@@ -1,6 +1,6 @@
 """``tracker eval --benchmark got10k``: one-pass evaluation on GOT-10k val or test, written in the
 official toolkit's layout (:mod:`tracker.datasets.submission`) and, for val, scored as the toolkit does
-(:mod:`tracker.got10k_metrics`: frame 0 excluded, only frames with ``cover > 0``, pooled over frames,
+(:mod:`tracker.evaluation.got10k_metrics`: frame 0 excluded, only frames with ``cover > 0``, pooled over frames,
 boxes clipped to the image). The test split's ground truth is withheld: its results are zipped for the
 evaluation server instead (``<out>/<tracker>.zip``), as ``ExperimentGOT10k.report`` does.
 
@@ -13,15 +13,23 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from siamcore.atomic import write_bytes_atomic
 from siamcore.datasets import Sequence
 
-from .datasets.submission import read_got10k_records, read_got10k_times, write_got10k_record, write_got10k_submission
-from .evaluate import SequenceRun, track_sequence
+from ..datasets.submission import (
+    read_got10k_records,
+    read_got10k_times,
+    write_got10k_record,
+    write_got10k_submission,
+)
 from .got10k_metrics import Got10kScores, got10k_scores, scored_ious
-from .online import OnlineTracker
+from .ope import SequenceRun, track_sequence
+
+if TYPE_CHECKING:  # the trackers need torch; a benchmark only calls them
+    from ..online import OnlineTracker
 
 
 @dataclass
