@@ -43,13 +43,12 @@ ALL_VIEWS = {
 
 
 def build_shards(out: Path, videos: int, frames: int, pairs: int) -> Path:
-    from dataprep import synthetic
     from dataprep.build import run_build
     from dataprep.config import OutputConfig, PairsConfig, ViewConfig, load_config, with_overrides
+    from testkit.trackingnet import write_trackingnet
 
     t = time.perf_counter()
-    synthetic.write_trackingnet(out / "src", chunks=(0,), sequences_per_chunk=videos, frames=frames,
-                                size=(640, 360), seed=0)
+    write_trackingnet(out / "src", chunks=(0,), sequences_per_chunk=videos, frames=frames, size=(640, 360), seed=0)
     views = {name: ViewConfig(role, size, context) for name, (role, size, context) in ALL_VIEWS.items()}
     cfg = load_config(None, "trackingnet").replace(
         output=OutputConfig(videos_per_shard=max(1, videos // 4)), pairs=PairsConfig(per_sequence=pairs), views=views

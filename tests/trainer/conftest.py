@@ -171,7 +171,7 @@ def rpn_build(tmp_path_factory) -> Path:
 def dataprep_build(tmp_path_factory) -> Path:
     """A real ``dataprep build`` (synchronous scheduler) of a generated TrackingNet chunk, with the
     views of all three models: 6 sequences x 3 pairs in 2 shards."""
-    from dataprep import synthetic
+    from testkit import trackingnet as synthetic
     from dataprep.build import run_build
     from dataprep.config import OutputConfig, PairsConfig, ViewConfig, load_config, with_overrides
 
