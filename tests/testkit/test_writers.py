@@ -1,4 +1,4 @@
-"""Synthetic/fixture writers: deterministic bytes, frames that contain what the boxes say, real-sequence readers."""
+"""The test kit's writers: deterministic bytes, frames that contain what the boxes say, real-sequence readers."""
 
 from __future__ import annotations
 
