@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, make_records, write_build
+from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, build_generated_trackingnet, make_records, write_build
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +28,5 @@ def rpn_build(tmp_path_factory) -> Path:
 def dataprep_build(tmp_path_factory) -> Path:
     """A real ``dataprep build`` (synchronous scheduler) of a generated TrackingNet chunk, with the
     views of all three models: 6 sequences x 3 pairs in 2 shards."""
-    from dataprep.build import run_build
-    from dataprep.config import OutputConfig, PairsConfig, ViewConfig, load_config, with_overrides
-    from testkit.trackingnet import write_trackingnet
-
-    d = tmp_path_factory.mktemp("dataprep_build")
-    write_trackingnet(d / "src", chunks=(0,), sequences_per_chunk=6, frames=12, size=(160, 120), seed=0)
-    views = {name: ViewConfig(v["role"], v["size"], v["context"], v["extent"]) for name, v in ALL_VIEWS.items()}
-    cfg = load_config(None, "trackingnet").replace(
-        output=OutputConfig(videos_per_shard=3), pairs=PairsConfig(per_sequence=3), views=views
-    )
-    run_build(with_overrides(cfg, root=d / "src", out=d / "out", scheduler="synchronous"), show_progress=False)
-    return d / "out"
+    return build_generated_trackingnet(tmp_path_factory.mktemp("dataprep_build"), sequences=6, frames=12,
+                                       size=(160, 120), pairs_per_sequence=3, videos_per_shard=3)

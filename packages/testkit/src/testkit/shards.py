@@ -7,6 +7,7 @@ written with ``dataprep.manifest.SAMPLES_SCHEMA``. :func:`make_records` gives it
 textured target, cropped with the one ``siamcore.crop`` geometry into every view the RPN models need.
 It exists so that tests can also make *broken* folders (a corrupt record, another schema version, a
 missing view or shard); :func:`flip_in_record` damages one stored record the way a bad disk does.
+:func:`build_generated_trackingnet` is the real thing: ``dataprep build`` of a generated TrackingNet chunk.
 """
 
 from __future__ import annotations
@@ -137,6 +138,26 @@ def write_build(out: Path, records: list[dict], views: dict, shards: int = 2, da
              "views": views, "shards": infos, "config": {}, "run": {}}
     (out / BUILD_FILE).write_text(json.dumps(build, indent=1))
     return out
+
+
+def build_generated_trackingnet(folder: str | Path, sequences: int, frames: int, size: tuple[int, int],
+                                pairs_per_sequence: int, videos_per_shard: int, views: dict = ALL_VIEWS) -> Path:
+    """A real ``dataprep build`` (synchronous scheduler) of a generated TrackingNet chunk written into
+    ``folder/src``, with ``views`` (default: every model's); returns the build folder ``folder/build``."""
+    from dataprep.build import run_build
+    from dataprep.config import OutputConfig, PairsConfig, ViewConfig, load_config, with_overrides
+
+    from testkit.trackingnet import write_trackingnet
+
+    folder = Path(folder)
+    write_trackingnet(folder / "src", chunks=(0,), sequences_per_chunk=sequences, frames=frames, size=size, seed=0)
+    cfg = load_config(None, "trackingnet").replace(
+        output=OutputConfig(videos_per_shard=videos_per_shard), pairs=PairsConfig(per_sequence=pairs_per_sequence),
+        views={name: ViewConfig(v["role"], v["size"], v["context"], v["extent"]) for name, v in views.items()},
+    )
+    run_build(with_overrides(cfg, root=folder / "src", out=folder / "build", scheduler="synchronous"),
+              show_progress=False)
+    return folder / "build"
 
 
 def read_records(out: str | Path) -> list[dict]:
