@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.siamtrack-installed
-PACKAGES := packages/siamcore packages/dataprep packages/tracker packages/trainer
+# testkit (the tests', demo's and benchmarks' data writers) is installed for development only: no product package depends on it.
+PACKAGES := packages/siamcore packages/dataprep packages/tracker packages/trainer packages/testkit
 
 .PHONY: setup test demo train-cpu bench clean
 

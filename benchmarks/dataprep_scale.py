@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dataprep.synthetic import trackingnet_name
+from testkit.trackingnet import trackingnet_name
 
 DRIVER = """
 import json, resource, sys, time

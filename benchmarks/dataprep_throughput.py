@@ -35,7 +35,6 @@ from pathlib import Path
 
 import cv2
 
-from dataprep import synthetic
 from dataprep.build import run_build
 from dataprep.config import DaskConfig, load_config, with_overrides
 from dataprep.records import decode_jpeg_rgb, encode_jpeg_rgb
@@ -43,10 +42,12 @@ from dataprep.sources import get_source
 from dataprep.task import ShardTask, build_shard, plan_sha256
 from siamcore.shards import ShardReader
 
+from testkit.trackingnet import write_trackingnet
+
 
 def generate(root: Path, videos: int, frames: int) -> None:
     t = time.perf_counter()
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=videos, frames=frames, size=(1280, 720), seed=0)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=videos, frames=frames, size=(1280, 720), seed=0)
     print(f"generated {videos} videos x {frames} frames of 1280x720 in {time.perf_counter() - t:.1f} s")
 
 
@@ -142,8 +143,8 @@ def real_size_set(root: Path, videos: int, frames: int) -> bool:
     folders = [f for f in folders if f.is_dir()]
     if not folders:
         return False
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=videos, frames=frames, seed=0,
-                                real_frames_from=folders)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=videos, frames=frames, seed=0,
+                      real_frames_from=folders)
     return True
 
 
@@ -172,7 +173,7 @@ def fixed_cost(tmp: Path, repeat: int) -> None:
         return
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     root = tmp / "one"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=1, frames=4, size=(320, 240), seed=0)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=1, frames=4, size=(320, 240), seed=0)
     print("\n3. fixed cost per build: CPU of the whole process tree of `dataprep build` (1 video, 8 pairs) minus "
           f"its shard task's CPU, best of {repeat}")
     variants = {"local, 2 workers, forked (default)": {}, "local, 2 workers, fork server": {"start_method": "forkserver"},

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from dataprep import synthetic
+from testkit.trackingnet import write_trackingnet
 
 BIN = Path(sys.executable).parent
 
@@ -122,8 +122,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         tmp = Path(tmp)
         root = tmp / "TrackingNet"
-        synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=args.videos, frames=args.frames,
-                                    size=(1280, 720), seed=0)
+        write_trackingnet(root, chunks=(0,), sequences_per_chunk=args.videos, frames=args.frames,
+                          size=(1280, 720), seed=0)
         config = tmp / "build.toml"
         config.write_text('dataset = "trackingnet"\n[pairs]\nper_sequence = 32\n[output]\nvideos_per_shard = 2\n')
 

@@ -33,30 +33,15 @@ from tracker.models import create_model
 from trainer.config import AugmentConfig
 from trainer.data import PairStream, decode_jpeg_rgb, open_sources
 
-ALL_VIEWS = {
-    "exemplar": ("exemplar", 127, 0.5),
-    "exemplar_wide": ("exemplar", 255, 1.5),
-    "exemplar_tight": ("exemplar", 63, 0.1),
-    "search": ("search", 255, 1.5),
-    "search_wide": ("search", 255, 2.0),
-}
-
 
 def build_shards(out: Path, videos: int, frames: int, pairs: int) -> Path:
-    from dataprep import synthetic
-    from dataprep.build import run_build
-    from dataprep.config import OutputConfig, PairsConfig, ViewConfig, load_config, with_overrides
+    from testkit.shards import build_generated_trackingnet
 
     t = time.perf_counter()
-    synthetic.write_trackingnet(out / "src", chunks=(0,), sequences_per_chunk=videos, frames=frames,
-                                size=(640, 360), seed=0)
-    views = {name: ViewConfig(role, size, context) for name, (role, size, context) in ALL_VIEWS.items()}
-    cfg = load_config(None, "trackingnet").replace(
-        output=OutputConfig(videos_per_shard=max(1, videos // 4)), pairs=PairsConfig(per_sequence=pairs), views=views
-    )
-    run_build(with_overrides(cfg, root=out / "src", out=out / "build", scheduler="synchronous"), show_progress=False)
-    print(f"built {videos} videos x {pairs} pairs in {time.perf_counter() - t:.1f} s -> {out / 'build'}")
-    return out / "build"
+    build = build_generated_trackingnet(out, sequences=videos, frames=frames, size=(640, 360), pairs_per_sequence=pairs,
+                                        videos_per_shard=max(1, videos // 4))
+    print(f"built {videos} videos x {pairs} pairs in {time.perf_counter() - t:.1f} s -> {build}")
+    return build
 
 
 def make_stream(sources, batch: int, augment: bool) -> PairStream:

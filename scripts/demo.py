@@ -47,8 +47,8 @@ def run(*args: str | Path) -> None:
 def write_demo_data(trackingnet: Path, coco: Path) -> None:
     """Generated TrackingNet sequences; COCO from the real coco-mini photos when present (linked,
     not copied), else generated. Written once: a re-run reuses them."""
-    from dataprep.synthetic import write_trackingnet
-    from dataprep.synthetic_coco import link_coco_mini, write_coco
+    from testkit.coco import link_coco_mini, write_coco
+    from testkit.trackingnet import write_trackingnet
 
     if not (trackingnet / ".complete").exists():
         print(f"writing synthetic TrackingNet-layout demo data to {trackingnet} ...")

@@ -103,3 +103,25 @@ def test_imports_point_one_way(low, high):
     upward = sorted(f"{name} -> {target}" for name, targets in product_graph().items() if name.split(".")[0] == low
                     for target in targets if target.split(".")[0] == high)
     assert upward == []
+
+
+def absolute_imports(path: Path) -> set[str]:
+    """The absolute module names ``path`` imports anywhere in its body (relative imports left out: they stay
+    inside the package)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_product_never_imports_the_test_kit():
+    """testkit sits above the product: it imports the product to write its data, the product never imports it
+    (a user's install has no test kit)."""
+    assert "dataprep.manifest" in absolute_imports(PACKAGES / "testkit" / "src" / "testkit" / "shards.py")  # sanity
+    assert not any(name.split(".")[0] == "testkit" for name in product_modules())
+    offenders = sorted(f"{name} -> {target}" for name, path in product_modules().items()
+                       for target in absolute_imports(path) if target.split(".")[0] == "testkit")
+    assert offenders == []

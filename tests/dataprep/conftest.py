@@ -1,14 +1,14 @@
 """Shared dataprep fixtures: small datasets in the real TrackingNet / ILSVRC VID layouts.
 
 Session-scoped and READ-ONLY: copy a root (``shutil.copytree``) before changing anything in it,
-or call the ``dataprep.synthetic`` writers on your own ``tmp_path``.
+or call the :mod:`testkit` writers on your own ``tmp_path``.
 
 - ``trackingnet_dataset`` / ``trackingnet_root``: generated, chunks 0 and 1, 3 sequences each,
   12 frames of 160x120; ``syn0_001`` and ``syn1_002`` stored as zips.
 - ``trackingnet_real_root``: chunk 0 built from real OTB Couple, OTB Crossing and VOT bag frames
   (20 frames each, ``syn0_002`` zipped); skips when the shared data is absent.
 - ``trackingnet_bad``: chunk 0 with 2 good sequences plus one broken sequence per bad-input case;
-  ``.bad`` lists what each must produce (``dataprep.synthetic.BadInput``).
+  ``.bad`` lists what each must produce (:class:`testkit.bad_inputs.BadInput`).
 - ``vid_dataset`` / ``vid_root``: generated, 2 train + 1 val snippets, 3 tracks each, 12 frames.
 - ``vid_real_root``: 2 train snippets on real OTB/VOT frames (track 0 real target, track 1 generated).
 - ``vid_bad``: 1 good train snippet plus one broken snippet per case.
@@ -29,7 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from dataprep import synthetic
+from testkit.coco import link_coco_mini, write_coco, write_coco_bad
+from testkit.tlp import write_tlp
+from testkit.trackingnet import trackingnet_name, write_trackingnet, write_trackingnet_bad
+from testkit.vid import write_vid, write_vid_bad
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class GeneratedDataset:
 @dataclass(frozen=True)
 class BadDataset:
     root: Path
-    bad: list  # [synthetic.BadInput]
+    bad: list  # [testkit.bad_inputs.BadInput] or [testkit.coco.CocoBadInput]
 
 
 def read_build_output(out) -> tuple[dict[str, bytes], dict, dict]:
@@ -66,9 +69,9 @@ def real_sequence_dirs(shared_data: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def trackingnet_dataset(tmp_path_factory) -> GeneratedDataset:
     root = tmp_path_factory.mktemp("trackingnet")
-    truth = synthetic.write_trackingnet(
+    truth = write_trackingnet(
         root, chunks=(0, 1), sequences_per_chunk=3, frames=12, size=(160, 120), seed=0,
-        zipped={synthetic.trackingnet_name(0, 1), synthetic.trackingnet_name(1, 2)},
+        zipped={trackingnet_name(0, 1), trackingnet_name(1, 2)},
     )
     return GeneratedDataset(root, truth)
 
@@ -81,9 +84,9 @@ def trackingnet_root(trackingnet_dataset) -> Path:
 @pytest.fixture(scope="session")
 def trackingnet_real_root(shared_data, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("trackingnet_real")
-    synthetic.write_trackingnet(
+    write_trackingnet(
         root, chunks=(0,), sequences_per_chunk=3, frames=20, seed=0,
-        zipped={synthetic.trackingnet_name(0, 2)}, real_frames_from=real_sequence_dirs(shared_data),
+        zipped={trackingnet_name(0, 2)}, real_frames_from=real_sequence_dirs(shared_data),
     )
     return root
 
@@ -91,14 +94,14 @@ def trackingnet_real_root(shared_data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trackingnet_bad(tmp_path_factory) -> BadDataset:
     root = tmp_path_factory.mktemp("trackingnet_bad")
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=10, size=(160, 120), seed=1)
-    return BadDataset(root, synthetic.write_trackingnet_bad(root, chunk=0, frames=10, size=(160, 120), seed=1))
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=10, size=(160, 120), seed=1)
+    return BadDataset(root, write_trackingnet_bad(root, chunk=0, frames=10, size=(160, 120), seed=1))
 
 
 @pytest.fixture(scope="session")
 def vid_dataset(tmp_path_factory) -> GeneratedDataset:
     root = tmp_path_factory.mktemp("vid")
-    truth = synthetic.write_vid(root, {"train": 2, "val": 1}, frames=12, size=(160, 120), seed=0, tracks_per_snippet=3)
+    truth = write_vid(root, {"train": 2, "val": 1}, frames=12, size=(160, 120), seed=0, tracks_per_snippet=3)
     return GeneratedDataset(root, truth)
 
 
@@ -110,7 +113,7 @@ def vid_root(vid_dataset) -> Path:
 @pytest.fixture(scope="session")
 def vid_real_root(shared_data, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("vid_real")
-    synthetic.write_vid(root, {"train": 2}, frames=15, seed=0, tracks_per_snippet=2,
+    write_vid(root, {"train": 2}, frames=15, seed=0, tracks_per_snippet=2,
                         real_frames_from=real_sequence_dirs(shared_data))
     return root
 
@@ -118,8 +121,8 @@ def vid_real_root(shared_data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def vid_bad(tmp_path_factory) -> BadDataset:
     root = tmp_path_factory.mktemp("vid_bad")
-    synthetic.write_vid(root, {"train": 1}, frames=10, size=(160, 120), seed=1, tracks_per_snippet=2)
-    return BadDataset(root, synthetic.write_vid_bad(root, frames=10, size=(160, 120), seed=1))
+    write_vid(root, {"train": 1}, frames=10, size=(160, 120), seed=1, tracks_per_snippet=2)
+    return BadDataset(root, write_vid_bad(root, frames=10, size=(160, 120), seed=1))
 
 
 
@@ -130,10 +133,10 @@ TLP_ABSENT = {"Alpha": [2, 3, 4], "Beta": [0, 11], "Gamma": list(range(1, 12)), 
 @pytest.fixture(scope="session")
 def tlp_dataset(tmp_path_factory) -> GeneratedDataset:
     root = tmp_path_factory.mktemp("tlp")
-    return GeneratedDataset(root, synthetic.write_tlp(root, TLP_ABSENT, frames=12, size=(160, 120), seed=0))
+    return GeneratedDataset(root, write_tlp(root, TLP_ABSENT, frames=12, size=(160, 120), seed=0))
 
 
-# --- COCO (dataprep.synthetic_coco) --------------------------------------------------------------
+# --- COCO (testkit.coco) --------------------------------------------------------------
 # - ``coco_mini_root``: the real sample (3 VOC photos, polygons, id 0 ``_background_``) laid out as
 #   ROOT/annotations/instances_val2017.json + ROOT/val2017/JPEGImages/ (symlinks); skips without shared data.
 # - ``coco_dataset``: generated split ``train2017``, 6 images, polygons + RLE + uncompressed RLE,
@@ -144,15 +147,11 @@ def tlp_dataset(tmp_path_factory) -> GeneratedDataset:
 
 @pytest.fixture(scope="session")
 def coco_mini_root(shared_data, tmp_path_factory) -> Path:
-    from dataprep.synthetic_coco import link_coco_mini
-
     return link_coco_mini(shared_data / "coco-mini", tmp_path_factory.mktemp("coco_mini"), "val2017")
 
 
 @pytest.fixture(scope="session")
 def coco_dataset(tmp_path_factory) -> GeneratedDataset:
-    from dataprep.synthetic_coco import write_coco
-
     root = tmp_path_factory.mktemp("coco")
     instances = write_coco(root, "train2017", images=6, seed=0)
     return GeneratedDataset(root, {i.ann_id: i for i in instances})
@@ -160,8 +159,6 @@ def coco_dataset(tmp_path_factory) -> GeneratedDataset:
 
 @pytest.fixture(scope="session")
 def coco_bad(tmp_path_factory) -> BadDataset:
-    from dataprep.synthetic_coco import write_coco_bad
-
     root = tmp_path_factory.mktemp("coco_bad")
     return BadDataset(root, write_coco_bad(root, "bad2017", seed=1))
 

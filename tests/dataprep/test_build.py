@@ -19,7 +19,6 @@ from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import crop_square, frame_mean, frame_to_crop_xyxy, resampling_method
 from siamcore.shards import ShardReader, file_sha256, open_build
 
-from dataprep import synthetic
 from dataprep.build import BuildError, run_build
 from dataprep.out_folder import out_lock
 from dataprep.cli import EXIT_STRICT_SKIPS, app
@@ -28,6 +27,9 @@ from dataprep.manifest import read_table
 from dataprep.records import encode_jpeg_rgb
 from dataprep.sources import get_source, read_frame, read_frame_reduced
 from dataprep.verify import verify_build
+
+from testkit.bad_inputs import corrupt_jpeg_bytes, forge_jpeg_size
+from testkit.trackingnet import trackingnet_name, write_trackingnet
 
 BIN = Path(sys.executable).parent
 
@@ -250,17 +252,17 @@ def test_bad_inputs_are_skipped_with_their_reason(fixture, request, tmp_path):
 
 def test_box_outside_the_decoded_frame_is_skipped_at_crop_time(tmp_path):
     root = tmp_path / "tn"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=6, size=(160, 120), seed=3)
-    name = synthetic.trackingnet_name(0, 0)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=6, size=(160, 120), seed=3)
+    name = trackingnet_name(0, 0)
     frames = root / "TRAIN_0" / "frames" / name
     # frame 0 unreadable: the reader cannot learn the frame size from it, so only the build can check
-    (frames / "0.jpg").write_bytes(synthetic.corrupt_jpeg_bytes((frames / "0.jpg").read_bytes()))
+    (frames / "0.jpg").write_bytes(corrupt_jpeg_bytes((frames / "0.jpg").read_bytes()))
     anno = root / "TRAIN_0" / "anno" / f"{name}.txt"
     lines = anno.read_text().splitlines()
     lines = [lines[0]] + ["200,10,30,30"] * (len(lines) - 1)  # outside the 160x120 frames
     anno.write_text("\n".join(lines) + "\n")
     # an absurd box that does overlap the frame: no crop can be cut (1e12 px window), one sample lost each
-    huge = synthetic.trackingnet_name(0, 1)
+    huge = trackingnet_name(0, 1)
     anno = root / "TRAIN_0" / "anno" / f"{huge}.txt"
     lines = anno.read_text().splitlines()
     anno.write_text("\n".join(lines[:3] + ["0,0,1e12,1e12"] * (len(lines) - 3)) + "\n")
@@ -371,7 +373,7 @@ def test_verify_detects_a_corrupted_shard(trackingnet_root, tmp_path):
 
 
 def _bigger_trackingnet(root):
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
 
 
 def test_killed_build_leaves_only_complete_shards_and_resumes(tmp_path, build_output):
@@ -416,7 +418,7 @@ def test_cli_as_typed_with_root_and_out_from_the_environment(tmp_path):
     """`dataprep build --dataset trackingnet --chunks 0-5` exactly as typed in a shell: root and out
     from the environment, the default local Dask cluster (2 workers), progress and summary on stderr."""
     root = tmp_path / "TrackingNet"
-    synthetic.write_trackingnet(root, chunks=range(6), sequences_per_chunk=1, frames=6, size=(96, 72), seed=4)
+    write_trackingnet(root, chunks=range(6), sequences_per_chunk=1, frames=6, size=(96, 72), seed=4)
     env = dict(os.environ, SIAMTRACK_TRACKINGNET_ROOT=str(root), SIAMTRACK_DATA_OUT=str(tmp_path / "data"))
     res = subprocess.run(
         [str(BIN / "dataprep"), "build", "--dataset", "trackingnet", "--chunks", "0-5"],
@@ -480,11 +482,11 @@ def test_forged_frame_sizes_give_skips_not_pairs(tmp_path, hostile_build):
     one claiming 4000x3000 is within it, but a few KB of data cannot fill it (OpenCV gives grey): both
     frames are recorded skips, and every other frame of the sequence still gives pairs."""
     root, out = tmp_path / "tn", tmp_path / "out"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2)
-    name = synthetic.trackingnet_name(0, 0)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2)
+    name = trackingnet_name(0, 0)
     for i, (w, h) in ((3, (30000, 30000)), (5, (4000, 3000))):
         path = root / "TRAIN_0" / "frames" / name / f"{i}.jpg"
-        path.write_bytes(synthetic.forge_jpeg_size(path.read_bytes(), w, h))
+        path.write_bytes(forge_jpeg_size(path.read_bytes(), w, h))
     res = hostile_build(["--dataset", "trackingnet", "--root", root, "--out", out, "--pairs-per-sequence", "40"])
     assert res.returncode == 0, res.stderr
     skips = [s for s in _skipped(out) if s["where"].startswith(f"trackingnet/TRAIN_0/{name}/0/")]

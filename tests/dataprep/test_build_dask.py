@@ -11,9 +11,10 @@ from pathlib import Path
 
 from siamcore.shards import open_build
 
-from dataprep import synthetic
 from dataprep.build import run_build
 from dataprep.config import OutputConfig, load_config, with_overrides
+
+from testkit.trackingnet import write_trackingnet
 
 BIN = Path(sys.executable).parent
 
@@ -57,7 +58,7 @@ def _stop(procs):
 
 def test_build_on_a_real_dask_cluster_survives_a_killed_worker(tmp_path, build_output):
     root, out, ref = tmp_path / "tn", tmp_path / "out", tmp_path / "ref"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=6, frames=30, size=(320, 240), seed=5)
     run_build(_cfg(root, ref, 1, scheduler="synchronous", pairs_per_sequence=24), show_progress=False)
 
     scheduler_file = tmp_path / "scheduler.json"
@@ -115,7 +116,7 @@ def test_shard_tasks_apply_the_malloc_settings_in_forked_and_spawned_workers(tmp
     from dataprep.task import build_shard, plan_shards
 
     root = tmp_path / "tn"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=1, frames=4, size=(96, 72), seed=1)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=1, frames=4, size=(96, 72), seed=1)
     settings = (123 << 20, 77 << 20)
     for method in ("fork", "spawn"):
         dask_cfg = DaskConfig(workers=1, malloc_trim_threshold_bytes=settings[0], malloc_top_pad_bytes=settings[1],

@@ -10,16 +10,14 @@ from typer.testing import CliRunner
 from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
 from siamcore.datasets import load_davis
-from siamcore.shards import ShardReader, open_build
+from siamcore.shards import open_build
 
 from dataprep.build import BuildError, run_build
 from dataprep.cli import app
 from dataprep.config import OutputConfig, load_config, with_overrides
 from dataprep.manifest import read_table
 
-
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
+from testkit.shards import read_records
 
 
 def _cfg(dataset, root, out, videos_per_shard=16, **flags):
@@ -34,7 +32,7 @@ def test_davis_cli_build_search_box_is_the_mask_extent_in_the_crop(shared_data, 
                                       "--no-progress"])
     assert result.exit_code == 0, result.output
     boxes = {s.name: s.gt_xywh for s in load_davis(root, ["blackswan", "dog"])}
-    records = _records(out)
+    records = read_records(out)
     assert len(records) == 4 and {r["sequence"] for r in records} == {"blackswan", "dog"}
     for r in records:
         for view, seq, frame in (("search", r["sequence"], r["search_frame"]),
@@ -60,7 +58,7 @@ def test_tlp_build_never_uses_absent_frames_and_excludes(tlp_dataset, tmp_path):
     out = tmp_path / "tlp"
     result = run_build(_cfg("tlp", tlp_dataset.root, out, pairs_per_sequence=40, exclude_sequences="beta"),
                        show_progress=False)
-    records = _records(out)
+    records = read_records(out)
     assert len(records) == 40 and {r["sequence"] for r in records} == {"Alpha"}
     truth = tlp_dataset.truth
     for r in records:
@@ -105,7 +103,7 @@ def test_vot_polygon_mode_area_gives_the_polygon_area_box(shared_data, tmp_path)
         run_build(cfg, show_progress=False)
         expected = load_vot(root, polygon_mode=mode)[0].gt_xywh
         sizes[mode] = []
-        for r in _records(tmp_path / mode):
+        for r in read_records(tmp_path / mode):
             crop = r["crops"]["search"]
             want = frame_to_crop_xyxy(xywh_to_xyxy(expected[r["search_frame"]]), crop["window_xyxy"], crop["size"])
             assert crop["box_xyxy"] == pytest.approx(list(want))

@@ -1,5 +1,5 @@
-"""End-to-end `dataprep build --dataset got10k|lasot` on real-frame layouts (tests/conftest.py
-``write_got10k`` / ``write_lasot``): crop boxes are the readers' boxes, absent / fully occluded frames
+"""End-to-end `dataprep build --dataset got10k|lasot` on real-frame layouts (:mod:`testkit.got10k`,
+:mod:`testkit.lasot`): crop boxes are the readers' boxes, absent / fully occluded frames
 are never exemplar or search, sequences with < 2 usable frames are skipped with their reason, the
 split selects the official lists, and builds are deterministic."""
 
@@ -13,16 +13,14 @@ from typer.testing import CliRunner
 
 from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
-from siamcore.shards import ShardReader, open_build
+from siamcore.shards import open_build
 
 from dataprep.build import run_build
 from dataprep.cli import app
 from dataprep.config import OutputConfig, load_config, with_overrides
 from dataprep.manifest import read_table
 
-
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
+from testkit.shards import read_records
 
 
 def _skipped(out):
@@ -56,7 +54,7 @@ def test_got10k_train_build_skips_unusable_and_never_uses_absent_frames(got10k_l
     out = tmp_path / "got10k"
     result, output = _build("--dataset", "got10k", "--root", str(root), "--out", str(out), "-k", "40")
     assert result.exit_code == 0, output
-    records = _records(out)
+    records = read_records(out)
     assert {r["sequence"] for r in records} == {"GOT-10k_Train_000001", "GOT-10k_Train_000002"}  # default: train
     assert len(records) == 80
     _check_pairs(records, truth)
@@ -78,7 +76,7 @@ def test_got10k_test_split_single_row_is_a_recorded_skip(got10k_layout, tmp_path
     assert result.skipped_by_reason == {"missing_annotation": 1, "too_few_frames": 1}
     assert _skipped(out) == {("got10k/test/GOT-10k_Test_000001", "missing_annotation"),
                              ("got10k/test/GOT-10k_Test_000001", "too_few_frames")}
-    assert _records(out) == []
+    assert read_records(out) == []
 
 
 def test_got10k_same_bytes_with_one_and_two_workers(got10k_layout, tmp_path, build_output):
@@ -92,7 +90,7 @@ def test_got10k_same_bytes_with_one_and_two_workers(got10k_layout, tmp_path, bui
     files1, build1, _ = build_output(outs[0])
     files2, build2, _ = build_output(outs[1])
     assert files1 == files2 and build1 == build2
-    assert {r["sequence"] for r in _records(outs[0])} == {"GOT-10k_Val_000001"}
+    assert {r["sequence"] for r in read_records(outs[0])} == {"GOT-10k_Val_000001"}
 
 
 def test_lasot_train_and_test_builds_follow_the_official_lists(lasot_layout, tmp_path):
@@ -100,7 +98,7 @@ def test_lasot_train_and_test_builds_follow_the_official_lists(lasot_layout, tmp
     out = tmp_path / "train"
     result, output = _build("--dataset", "lasot", "--root", str(root), "--out", str(out), "-k", "40")
     assert result.exit_code == 0, output
-    records = _records(out)
+    records = read_records(out)
     assert {r["sequence"] for r in records} == {"person-1"} and len(records) == 40  # the root's own list
     _check_pairs(records, truth)
     assert _used(records, "person-1") and not _used(records, "person-1") & {2, 3, 6}
@@ -110,7 +108,7 @@ def test_lasot_train_and_test_builds_follow_the_official_lists(lasot_layout, tmp
     out = tmp_path / "test"
     result, output = _build("--dataset", "lasot", "--root", str(root), "--out", str(out), "--split", "test", "-k", "6")
     assert result.exit_code == 0, output
-    records = _records(out)
+    records = read_records(out)
     assert {r["sequence"] for r in records} == {"person-2"} and len(records) == 6
     _check_pairs(records, truth)
     assert _skipped(out) == {("lasot/test/swan-1", "too_few_frames")}
@@ -131,7 +129,7 @@ def test_lasot_without_its_own_lists_builds_the_official_train_split(lasot_layou
         out = tmp_path / f"out-{src.name}"
         result, output = _build("--dataset", "lasot", "--root", str(src), "--out", str(out), "-k", "6")
         assert result.exit_code == 0, output
-        records = _records(out)
+        records = read_records(out)
         assert {r["sequence"] for r in records} == {"person-2"} and len(records) == 6
         assert open_build(out).build["config"]["splits"] == ["train"] and not _skipped(out)
 

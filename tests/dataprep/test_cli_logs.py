@@ -6,7 +6,8 @@ import re
 import subprocess
 import sys
 
-from dataprep import synthetic
+from testkit.trackingnet import write_trackingnet
+
 
 PROGRESS = re.compile(r"^(shards|verify) (\d+)/(\d+) (shards|records) \(\d+%\), [\d.,]+ \4/s, elapsed \d+s, ETA \w+")
 
@@ -25,7 +26,7 @@ def _run_logged(args, log):
 
 def test_build_and_verify_print_plain_progress_and_whole_lines_into_a_log(tmp_path):
     root = tmp_path / "tn"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=3, frames=8, size=(96, 72), seed=1)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=3, frames=8, size=(96, 72), seed=1)
     (tmp_path / "c.toml").write_text('dataset = "trackingnet"\n[output]\nvideos_per_shard = 1\n')
     out = tmp_path / ("a-folder-name-long-enough-that-rich-would-have-wrapped-it-at-eighty-columns-" + "x" * 40)
     lines = _run_logged(["build", "--config", str(tmp_path / "c.toml"), "--root", str(root), "--out", str(out),

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from siamcore.boxes import iou_xyxy, xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
-from siamcore.shards import ShardReader, open_build
+from siamcore.shards import open_build
 
 from dataprep.build import run_build
 from dataprep.class_map import distractor_categories
@@ -21,6 +21,8 @@ from dataprep.records import decode_jpeg_rgb
 from dataprep.sources import coco
 from dataprep.verify import verify_build
 
+from testkit.shards import read_records
+
 
 def _build(dataset, root, out, config_changes=None, **flags):
     cfg = load_config(None, dataset)
@@ -28,10 +30,6 @@ def _build(dataset, root, out, config_changes=None, **flags):
         cfg = cfg.replace(**config_changes(cfg))
     cfg = with_overrides(cfg, root=root, out=out, scheduler="synchronous", **flags)
     return run_build(cfg, show_progress=False)
-
-
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +49,7 @@ def test_still_pairs_with_same_class_distractors(coco_dataset, coco_build):
     assert "root" not in b["config"]["distractors"]  # paths are not hashed
     assert b["distractor_bank"]["instances"] == len(usable) and b["distractor_bank"]["split"] == "train2017"
     bank = coco.load_bank(coco_dataset.root, "train2017")
-    records = _records(coco_build)
+    records = read_records(coco_build)
     assert {int(r["track"]) for r in records} == set(usable)
     pasted = 0
     for r in records:
@@ -98,9 +96,9 @@ def test_distractor_pixels_are_pasted_through_the_mask_only(coco_dataset, tmp_pa
 
     _build("coco", coco_dataset.root, tmp_path / "with", changes(1.0), pairs_per_sequence=2)
     _build("coco", coco_dataset.root, tmp_path / "without", changes(0.0), pairs_per_sequence=2)
-    without = {r["key"]: r for r in _records(tmp_path / "without")}
+    without = {r["key"]: r for r in read_records(tmp_path / "without")}
     checked = 0
-    for r in _records(tmp_path / "with"):
+    for r in read_records(tmp_path / "with"):
         plain = without[r["key"]]
         assert plain["distractors"] == [] and plain["flags"] == []
         se, se_plain = r["crops"]["search"], plain["crops"]["search"]
@@ -129,8 +127,8 @@ def test_builds_are_deterministic_and_seeded(coco_dataset, coco_build, tmp_path)
         assert (again / name).read_bytes() == (coco_build / name).read_bytes()
     other = tmp_path / "other"
     _build("coco", coco_dataset.root, other, pairs_per_sequence=3, seed=1)
-    a = {r["key"]: r["distractors"] for r in _records(coco_build)}
-    b = {r["key"]: r["distractors"] for r in _records(other)}
+    a = {r["key"]: r["distractors"] for r in read_records(coco_build)}
+    b = {r["key"]: r["distractors"] for r in read_records(other)}
     assert a.keys() == b.keys() and a != b
 
 
@@ -138,14 +136,14 @@ def test_real_sample_person_distractors(coco_mini_root, tmp_path):
     out = tmp_path / "out"
     result = _build("coco", coco_mini_root, out, pairs_per_sequence=4, split="val2017")
     assert result.build["counts"]["skipped"] == {"tiny_instance": 2}
-    persons = [r for r in _records(out) if r["class_name"] == "person"]
+    persons = [r for r in read_records(out) if r["class_name"] == "person"]
     assert len(persons) == 5 * 4
     with_distractor = [r for r in persons if r["distractors"]]
     assert len(with_distractor) >= 15
     for r in with_distractor:
         (d,) = r["distractors"]
         assert d["category"] == "person" and d["source_id"] in (0, 1, 6, 7, 8) and d["source_id"] != int(r["track"])
-    for r in _records(out):
+    for r in read_records(out):
         if r["class_name"] in ("car", "sofa", "chair"):  # one instance each in the sample
             assert r["distractors"] == [] and "distractor_no_source" in r["flags"]
 
@@ -164,7 +162,7 @@ def test_bad_inputs_are_skipped_with_reasons(coco_bad, tmp_path):
             assert len([r for r in rows if b.where in r["where"]]) == 4
             image = "imgs/" + b.where.split("/")[1].zfill(12) + ".jpg"
             assert all(image in r["detail"] for r in rows)
-    records = _records(out)
+    records = read_records(out)
     assert {r["sequence"] for r in records} == {"1", "2"}
     flags = [f for r in records for f in r["flags"]]
     assert "distractor_source_unreadable" in flags  # a source on the missing/corrupt image: not pasted
@@ -195,7 +193,7 @@ def test_video_pairs_get_distractors_from_a_coco_folder(vid_dataset, coco_datase
     assert b["config"]["distractors"] == {**b["config"]["distractors"], "source": "coco", "split": "train2017",
                                           "p_distractor": 0.5}
     assert result.build["distractor_bank"]["instances"] > 0
-    records = _records(out)
+    records = read_records(out)
     with_distractor = [r for r in records if r["distractors"]]
     assert 0.25 * len(records) < len(with_distractor) < 0.75 * len(records)
     bank = coco.load_bank(coco_dataset.root, "train2017")
@@ -209,10 +207,10 @@ def test_video_pairs_get_distractors_from_a_coco_folder(vid_dataset, coco_datase
     assert not any("photometric" in r["flags"] for r in records)  # video pairs are not stills
     plain = tmp_path / "plain"
     _build("vid", vid_dataset.root, plain, pairs_per_sequence=8)
-    assert all(r["distractors"] == [] and r["flags"] == [] for r in _records(plain))
+    assert all(r["distractors"] == [] and r["flags"] == [] for r in read_records(plain))
     # frames, jitter and guides do not depend on whether distractors are pasted
     a = {r["key"]: r["crops"]["search"]["window_xyxy"] for r in records}
-    assert a == {r["key"]: r["crops"]["search"]["window_xyxy"] for r in _records(plain)}
+    assert a == {r["key"]: r["crops"]["search"]["window_xyxy"] for r in read_records(plain)}
 
 
 def test_coco_pipeline_file_equals_the_built_in_defaults(tmp_path):
@@ -313,5 +311,5 @@ def test_a_video_build_with_a_hostile_distractor_bank_completes(shared_data, tra
     res = hostile_build(["--dataset", "trackingnet", "--root", trackingnet_root, "--out", out,
                          "--distractors", f"coco:{root}", "--p-distractor", "1", "--pairs-per-sequence", "16"])
     assert res.returncode == 0, res.stderr
-    sources = [d["source_id"] for r in _records(out) for d in r["distractors"]]
+    sources = [d["source_id"] for r in read_records(out) for d in r["distractors"]]
     assert len(sources) > 20 and not {HUGE_POLYGON, HUGE_BOX} & set(sources)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataprep import manifest, synthetic
+from dataprep import manifest
 from dataprep.build import run_build
 from dataprep.cluster import Executor, open_executor
 from dataprep.config import DaskConfig, load_config, with_overrides
@@ -24,6 +24,8 @@ from dataprep.task import (
     shard_sizes,
     sidecar_path,
 )
+
+from testkit.trackingnet import write_trackingnet
 
 
 def test_small_builds_get_min_shards_and_large_ones_shards_of_the_configured_size():
@@ -85,7 +87,7 @@ def test_the_streamed_manifest_has_the_same_bytes_however_the_rows_arrive(tmp_pa
 
 def test_sidecars_are_small_the_manifest_is_the_rows_files_and_resume_checks_them(tmp_path):
     root = tmp_path / "tn"
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=20, frames=8, size=(96, 72), seed=3)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=20, frames=8, size=(96, 72), seed=3)
     cfg = with_overrides(load_config(None, "trackingnet"), root=root, out=tmp_path / "out", scheduler="synchronous")
     build = run_build(cfg, show_progress=False).build
     out = tmp_path / "out"

@@ -8,10 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from dataprep import synthetic
 from dataprep.sources import FrameError, FrameRef, get_source, parse_chunks, read_frame, trackingnet, vid
 from dataprep.sources.base import format_indices, invalidate_boxes
 from dataprep.sources.frames import jpeg_is_complete, jpeg_min_bytes, jpeg_size_wh
+
+from testkit.bad_inputs import corrupt_jpeg_bytes, forge_jpeg_size, truncate_jpeg_bytes
+from testkit.scene import encode_jpeg
 
 
 @pytest.mark.parametrize(
@@ -42,13 +44,13 @@ def test_registry():
 
 def _jpeg(w=64, h=48, seed=0) -> bytes:
     rgb = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    return synthetic.encode_jpeg(rgb)
+    return encode_jpeg(rgb)
 
 
 def test_read_frame_file_is_rgb(tmp_path):
     rgb = np.zeros((40, 50, 3), np.uint8)
     rgb[..., 0] = 250  # pure red
-    (tmp_path / "f.jpg").write_bytes(synthetic.encode_jpeg(rgb, quality=95))
+    (tmp_path / "f.jpg").write_bytes(encode_jpeg(rgb, quality=95))
     img = read_frame(FrameRef(str(tmp_path / "f.jpg")))
     assert img.shape == (40, 50, 3) and img.dtype == np.uint8
     assert img[..., 0].mean() > 240 and img[..., 2].mean() < 15
@@ -73,7 +75,7 @@ def test_read_frame_zip_member_and_errors(tmp_path):
 
 def test_truncated_jpeg_is_rejected(tmp_path):
     """OpenCV 4.x decodes a truncated JPEG partially (warning only); 5.x refuses it: rejected either way."""
-    truncated = synthetic.truncate_jpeg_bytes(_jpeg(160, 120))
+    truncated = truncate_jpeg_bytes(_jpeg(160, 120))
     assert not jpeg_is_complete(truncated)
     assert not jpeg_is_complete(_jpeg()[:-2])  # only the end-of-image marker missing
     assert jpeg_is_complete(_jpeg())
@@ -84,7 +86,7 @@ def test_truncated_jpeg_is_rejected(tmp_path):
 
 
 def test_corrupt_and_non_jpeg_rejected(tmp_path):
-    for i, data in enumerate([synthetic.corrupt_jpeg_bytes(_jpeg(), seed=3), b"", b"GIF89a....", _jpeg()[:200]]):
+    for i, data in enumerate([corrupt_jpeg_bytes(_jpeg(), seed=3), b"", b"GIF89a....", _jpeg()[:200]]):
         (tmp_path / f"{i}.jpg").write_bytes(data)
         with pytest.raises(FrameError) as e:
             read_frame(FrameRef(str(tmp_path / f"{i}.jpg")))
@@ -112,7 +114,7 @@ def test_forged_header_that_the_data_cannot_fill_is_corrupt(tmp_path, shared_dat
     """OpenCV decodes a 19 KB file whose header says 4000x3000 into 12 Mpx of grey: refused as corrupt.
     The bound (one bit per 8x8 block) holds for every real frame, even a flat black progressive 4K one."""
     real = (shared_data / "otb" / "Couple" / "img" / "0001.jpg").read_bytes()
-    (tmp_path / "forged.jpg").write_bytes(synthetic.forge_jpeg_size(real, 4000, 3000))
+    (tmp_path / "forged.jpg").write_bytes(forge_jpeg_size(real, 4000, 3000))
     with pytest.raises(FrameError) as e:
         read_frame(FrameRef(str(tmp_path / "forged.jpg")))
     assert e.value.reason == "corrupt_jpeg" and "4000x3000" in str(e.value)

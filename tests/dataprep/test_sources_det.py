@@ -14,13 +14,14 @@ from typer.testing import CliRunner
 
 from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
-from siamcore.shards import ShardReader, open_build
 
 from dataprep.cli import app
 from dataprep.config import load_config
 from dataprep.manifest import read_table
 from dataprep.sources import SourceError, get_source, read_frame
 from dataprep.sources import det
+
+from testkit.shards import read_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -170,10 +171,6 @@ def test_pipeline_file_equals_the_built_in_defaults():
     assert from_file.distractors.source == ""
 
 
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
-
-
 def _cli_build(root, out, *extra):
     result = CliRunner().invoke(app, ["build", "--dataset", "det", "--root", str(root), "--out", str(out),
                                       "--scheduler", "synchronous", "--no-progress", *extra])
@@ -185,7 +182,7 @@ def test_cli_build_crops_hold_the_xml_boxes_and_is_deterministic(det_layout, tmp
     root, truth = det_layout
     out = tmp_path / "det"
     _cli_build(root, out, "-k", "2")
-    records = _records(out)
+    records = read_records(out)
     objects = sum(len(v) for (split, _), v in truth.items() if split == "train")
     assert len(records) == 2 * objects
     for r in records:
@@ -242,5 +239,5 @@ def test_pngs_named_jpeg_are_decoded_by_their_content(det_layout, tmp_path):
     assert skipped and all(s["reason"] == "corrupt_jpeg" for s in skipped)  # one per object of the GIF image
     assert all(s["detail"].endswith(f"{gif.name}: GIF data, not a JPEG or PNG image") for s in skipped)
     assert all(gif.name in s["detail"] for s in skipped)
-    built = {r["sequence"] for r in _records(out)}
+    built = {r["sequence"] for r in read_records(out)}
     assert {Path(v.name).name for v in train[:2]} <= {Path(n).name for n in built}

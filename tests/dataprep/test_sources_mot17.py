@@ -15,12 +15,14 @@ from typer.testing import CliRunner
 from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
 from siamcore.datasets import load_mot17
-from siamcore.shards import ShardReader, open_build
+from siamcore.shards import open_build
 
 from dataprep import config as C
 from dataprep.cli import app
 from dataprep.manifest import read_table
 from dataprep.sources import Skip, SourceError, get_source, mot17
+
+from testkit.shards import read_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,10 +76,6 @@ def test_config_section_pipeline_file_and_hash():
         C.config_from_dict({"dataset": "mot17", "mot17": {"min_visibility": 1.5}})
 
 
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
-
-
 def _cli_build(root, out, *extra):
     result = CliRunner().invoke(app, ["build", "--dataset", "mot17", "--root", str(root), "--out", str(out),
                                       "--scheduler", "synchronous", "--no-progress", *extra])
@@ -101,7 +99,7 @@ def test_cli_build_generated_never_uses_unusable_rows_and_takes_the_threshold(mo
     root, truth = mot17_layout
     out = tmp_path / "mot17"
     _cli_build(root, out, "-k", "10")
-    records = _records(out)
+    records = read_records(out)
     assert len(records) == 40 and {r["sequence"] for r in records} == {
         "MOT17-02.1", "MOT17-02.2", "MOT17-05.1", "MOT17-05.2"}
     _check_crops(records, {name: b for name, (b, _) in truth.items()}, lambda seq: [64, 48])
@@ -114,7 +112,7 @@ def test_cli_build_generated_never_uses_unusable_rows_and_takes_the_threshold(mo
     loose = tmp_path / "loose"
     _cli_build(root, loose, "-k", "10", "--config", str(config), "--sequences", "MOT17-02.5")
     assert open_build(loose).build["config"]["mot17"] == {"min_visibility": 0.0}
-    assert {(r["search_frame"], r["exemplar_frame"]) for r in _records(loose) if not r["negative"]} <= {
+    assert {(r["search_frame"], r["exemplar_frame"]) for r in read_records(loose) if not r["negative"]} <= {
         (0, 1), (1, 0), (0, 0), (1, 1)}  # id 5's visibility 0.1 and 0.3 rows, usable at 0
 
 
@@ -123,7 +121,7 @@ def test_cli_build_real_mot17_mini(mot17_mini, tmp_path):
     _cli_build(mot17_mini, out, "-k", "1", "--exclude-sequences", "MOT17-04")
     expected = {s.name: s.gt_xywh for s in load_mot17(mot17_mini) if not s.name.startswith("MOT17-04.")}
     built = {n for n, b in expected.items() if np.isfinite(b[:, 0]).sum() >= 2}
-    records = _records(out)
+    records = read_records(out)
     assert {r["sequence"] for r in records} == built and len(records) == len(built) == 95 - 25
     _check_crops(records, expected, lambda seq: [640, 480] if seq.startswith("MOT17-05.") else [1920, 1080])
     build = open_build(out).build

@@ -10,10 +10,12 @@ import pytest
 
 from siamcore.shards import ShardReader, open_build
 
-from dataprep import synthetic
 from dataprep.manifest import read_table
 from dataprep.sources import FrameError, SourceError, read_frame, trackingnet
 from dataprep.sources.frames import jpeg_size_wh, read_frame_bytes
+
+from testkit.scene import load_real_sequence
+from testkit.trackingnet import trackingnet_name, write_stored_zip, write_trackingnet
 
 
 def _by_uid(videos):
@@ -49,7 +51,7 @@ def test_load_video_matches_written_truth_including_zips(trackingnet_dataset):
 
 
 def test_frames_sort_numerically(tmp_path):
-    synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=13, size=(64, 48))
+    write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=13, size=(64, 48))
     (video,), _ = trackingnet.list_videos(tmp_path)
     (seq,), skips = trackingnet.load_video(video)
     assert skips == []
@@ -57,7 +59,7 @@ def test_frames_sort_numerically(tmp_path):
 
 
 def test_zip_members_in_a_folder_and_at_top_level(tmp_path):
-    synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=11, size=(64, 48), zipped=True)
+    write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=11, size=(64, 48), zipped=True)
     zpath = tmp_path / "TRAIN_0" / "zips" / "syn0_000.zip"
     (video,), _ = trackingnet.list_videos(tmp_path)
     (seq,), _ = trackingnet.load_video(video)
@@ -67,7 +69,7 @@ def test_zip_members_in_a_folder_and_at_top_level(tmp_path):
     with zipfile.ZipFile(zpath) as zf:
         members = [(n.split("/")[-1], zf.read(n)) for n in zf.namelist()]
     zpath.unlink()
-    synthetic._write_zip(zpath, members)
+    write_stored_zip(zpath, members)
     (seq2,), _ = trackingnet.load_video(video)
     assert seq2.frames[10].member == "10.jpg"
     assert np.array_equal(read_frame(seq2.frames[10]), frame10)  # the replaced zip is re-opened
@@ -76,7 +78,7 @@ def test_zip_members_in_a_folder_and_at_top_level(tmp_path):
 
 
 def test_frames_folder_wins_over_zip(tmp_path):
-    synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=4, size=(64, 48))
+    write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=4, size=(64, 48))
     (tmp_path / "TRAIN_0" / "zips").mkdir()
     (tmp_path / "TRAIN_0" / "zips" / "syn0_000.zip").write_bytes(b"junk")
     (video,), _ = trackingnet.list_videos(tmp_path)
@@ -85,7 +87,7 @@ def test_frames_folder_wins_over_zip(tmp_path):
 
 
 def test_frame_count_mismatch_uses_the_shorter(tmp_path):
-    synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=2, frames=8, size=(64, 48))
+    write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=2, frames=8, size=(64, 48))
     anno = tmp_path / "TRAIN_0" / "anno" / "syn0_000.txt"
     anno.write_text("".join(anno.read_text().splitlines(True)[:5]))
     (tmp_path / "TRAIN_0" / "frames" / "syn0_001" / "7.jpg").unlink()
@@ -155,7 +157,7 @@ def test_real_frames_fixture(trackingnet_real_root, shared_data):
 def test_real_frames_are_the_original_bytes_with_converted_boxes(trackingnet_real_root, shared_data):
     videos, _ = trackingnet.list_videos(trackingnet_real_root, chunks="0")
     (seq,), _ = trackingnet.load_video(videos[0])
-    src_files, src_boxes = synthetic.load_real_sequence(shared_data / "otb" / "Couple")
+    src_files, src_boxes = load_real_sequence(shared_data / "otb" / "Couple")
     first = read_frame_bytes(seq.frames[0])
     start = [f.read_bytes() for f in src_files].index(first)
     assert np.allclose(seq.boxes_xywh, src_boxes[start : start + 20], atol=0.006)
@@ -178,9 +180,9 @@ def test_zip_member_over_the_byte_limit_is_a_recorded_skip(tmp_path, hostile_bui
     300 MiB member (over the default [limits] max_frame_bytes, 256 MiB) of a ~1.4 MB zip: refused by
     its declared size, recorded as a skip; the sequence's other frames still give pairs."""
     root, out = tmp_path / "tn", tmp_path / "out"
-    name = synthetic.trackingnet_name(0, 0)
-    synthetic.write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2,
-                                zipped={name})
+    name = trackingnet_name(0, 0)
+    write_trackingnet(root, chunks=(0,), sequences_per_chunk=2, frames=8, size=(160, 120), seed=2,
+                      zipped={name})
     zpath = root / "TRAIN_0" / "zips" / f"{name}.zip"
     with zipfile.ZipFile(zpath) as zf:
         members = [(n, zf.read(n)) for n in zf.namelist()]

@@ -11,12 +11,14 @@ from typer.testing import CliRunner
 
 from siamcore.boxes import xywh_to_xyxy
 from siamcore.crop import frame_to_crop_xyxy
-from siamcore.shards import ShardReader, open_build
+from siamcore.shards import open_build
 
 from dataprep.cli import app
 from dataprep.config import FOLDER_DATASETS, load_config
 from dataprep.manifest import read_table
 from dataprep.sources import SourceError, get_source, uav123
+
+from testkit.shards import read_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,10 +47,6 @@ def test_pipeline_file_equals_the_built_in_defaults():
     assert from_file == load_config(None, "uav123") and from_file.output.videos_per_shard == 0
 
 
-def _records(out):
-    return [r for s in open_build(out).shards for r in ShardReader(s.path)]
-
-
 def _cli_build(root, out, *extra):
     result = CliRunner().invoke(app, ["build", "--dataset", "uav123", "--root", str(root), "--out", str(out),
                                       "--scheduler", "synchronous", "--no-progress", *extra])
@@ -60,7 +58,7 @@ def test_cli_build_never_uses_absent_frames_and_is_deterministic(uav123_layout, 
     root, truth = uav123_layout
     out = tmp_path / "uav"
     _cli_build(root, out, "-k", "60", "--exclude-sequences", "person3_s")
-    records = _records(out)
+    records = read_records(out)
     assert len(records) == 120 and {r["sequence"] for r in records} == {"truck4_1", "truck4_2"}
     for r in records:
         for view, seq, frame in (("search", r["sequence"], r["search_frame"]),
@@ -87,7 +85,7 @@ def test_show_draws_a_grid(uav123_layout, tmp_path):
     root, _ = uav123_layout
     out = tmp_path / "uav"
     _cli_build(root, out, "-k", "4")
-    assert {r["sequence"] for r in _records(out)} == {"person3_s", "truck4_1", "truck4_2"}
+    assert {r["sequence"] for r in read_records(out)} == {"person3_s", "truck4_1", "truck4_2"}
     png = tmp_path / "uav.png"
     result = CliRunner().invoke(app, ["show", str(out), "--out", str(png), "--n", "8"])
     assert result.exit_code == 0, result.output

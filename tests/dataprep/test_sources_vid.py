@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataprep import synthetic
 from dataprep.sources import FrameError, SourceError, read_frame, vid
+
+from testkit.scene import encode_jpeg
+from testkit.vid import vid_snippet_name, vid_xml
 
 
 def _load_all(root, **kw):
@@ -61,15 +63,15 @@ def test_multi_track_boxes_classes_and_absence(vid_dataset):
 
 
 def test_trackids_sort_numerically(tmp_path):
-    name = synthetic.vid_snippet_name("val", 0)
+    name = vid_snippet_name("val", 0)
     anno = tmp_path / "Annotations" / "VID" / "val" / name
     data = tmp_path / "Data" / "VID" / "val" / name
     anno.mkdir(parents=True)
     data.mkdir(parents=True)
-    jpeg = synthetic.encode_jpeg(np.zeros((40, 60, 3), np.uint8))
+    jpeg = encode_jpeg(np.zeros((40, 60, 3), np.uint8))
     for i in range(2):
         objs = [(t, "n02084071", (1, 2, 11, 22)) for t in (10, 2, 0)]
-        (anno / f"{i:06d}.xml").write_text(synthetic.vid_xml(name, i, (60, 40), objs))
+        (anno / f"{i:06d}.xml").write_text(vid_xml(name, i, (60, 40), objs))
         (data / f"{i:06d}.JPEG").write_bytes(jpeg)
     (video,), _ = vid.list_videos(tmp_path)
     seqs, skips = vid.load_video(video)

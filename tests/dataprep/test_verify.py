@@ -19,6 +19,8 @@ from siamcore.shards import ShardReader, ShardWriter, file_sha256, open_build
 from dataprep.build import run_build
 from dataprep.config import OutputConfig, load_config, with_overrides
 
+from testkit.shards import flip_in_record
+
 BIN = Path(sys.executable).parent
 
 
@@ -26,20 +28,6 @@ def _build(root, out) -> Path:
     cfg = load_config(None, "trackingnet").replace(output=OutputConfig(videos_per_shard=2))
     run_build(with_overrides(cfg, root=root, out=out, scheduler="synchronous"), show_progress=False)
     return out
-
-
-def flip_in_record(path: Path, key: str, needle: bytes, offset: int, xor: int) -> None:
-    """XOR one byte of record ``key``'s stored bytes in the LMDB file: the byte ``offset`` bytes into the
-    first occurrence of ``needle`` in the record (a value is stored contiguously, also on overflow pages)."""
-    reader = ShardReader(path)
-    raw = reader.raw(key)
-    reader.close()
-    data = bytearray(path.read_bytes())
-    at = data.find(raw)
-    inner = raw.find(needle)
-    assert at >= 0 and data.find(raw, at + 1) < 0 and inner >= 0
-    data[at + inner + offset] ^= xor
-    path.write_bytes(bytes(data))
 
 
 def _verify(out) -> subprocess.CompletedProcess:

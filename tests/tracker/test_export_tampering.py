@@ -13,12 +13,14 @@ from safetensors.torch import load_file, save_file
 
 pytest.importorskip("onnxruntime")
 
-from tracker.models import TINY_CONFIGS, create_model  # noqa: E402
+from tracker.models import create_model  # noqa: E402
 from tracker.onnx_export import SIDECAR, export_onnx  # noqa: E402
 from tracker.onnx_manifest import ExportError  # noqa: E402
 from tracker.onnx_runtime import load_onnx_tracker  # noqa: E402
 from tracker.online.params import ParamsError  # noqa: E402
 from tracker.weights import load_model, read_metadata, save_model  # noqa: E402
+
+from testkit.models import TINY_CONFIGS  # noqa: E402
 
 from .conftest import rehash_export_file  # noqa: E402
 

@@ -1,5 +1,5 @@
 """``tracker eval --benchmark got10k``: the real SiamFC weights on a GOT-10k layout built from real
-frames (tests/conftest.py ``write_got10k``): the toolkit's result layout, val scores, test-server zip."""
+frames (``testkit.got10k.write_got10k``): the toolkit's result layout, val scores, test-server zip."""
 
 from __future__ import annotations
 

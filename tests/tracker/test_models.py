@@ -11,9 +11,10 @@ from siamcore.anchors import rpn_anchors_cxcywh, ssd_default_boxes_cxcywh
 from siamcore.encoding import decode
 
 from tracker.models import (
-    TINY_CONFIGS, SiamFC, SiamModel, box_mask, create_model, list_models, model_flops,
-    prepare_for_inference, xcorr,
+    SiamFC, SiamModel, box_mask, create_model, list_models, model_flops, prepare_for_inference, xcorr,
 )
+
+from testkit.models import TINY_CONFIGS
 
 RPN_MODELS = ["siamrpn", "siamconcatrpn", "siambroadcastrpn"]
 

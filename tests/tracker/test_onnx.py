@@ -21,10 +21,12 @@ from typer.testing import CliRunner
 from tracker.cli import app
 from tracker.datasets import load_otb
 from tracker.evaluation.metrics import overlaps, sequence_curves
-from tracker.models import TINY_CONFIGS, create_model
+from tracker.models import create_model
 from tracker.onnx_export import SIDECAR, example_inputs
 from tracker.online import build_tracker
 from tracker.weights import load_model, save_model
+
+from testkit.models import TINY_CONFIGS
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

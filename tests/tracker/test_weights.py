@@ -13,8 +13,10 @@ from siamcore.atomic import TEMP_MARK
 from siamcore.crop import crop_square, window_for_box_xywh
 
 from tracker.backbones import AlexNet, resnet50
-from tracker.models import TINY_CONFIGS, box_mask, create_model
+from tracker.models import box_mask, create_model
 from tracker.weights import load_backbone_weights, load_model, save_model
+
+from testkit.models import TINY_CONFIGS
 
 
 def _siamfc_file(shared_data):

@@ -6,8 +6,10 @@ import stat
 
 import pytest
 import torch
-from tracker.models import TINY_CONFIGS, create_model
+from tracker.models import create_model
 from tracker.weights import load_model
+
+from testkit.models import TINY_CONFIGS
 
 from trainer import checkpoint as ckpt
 from trainer.export import export_run

@@ -14,7 +14,7 @@ from trainer.data import (
     DataError, PairStream, held_out_sequences, images_to_device, load_pairs, match_views, open_sources,
 )
 
-from .conftest import ALL_VIEWS, SIAMRPN_VIEWS, make_records, write_build
+from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, make_records, write_build
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from trainer.data import DataError, PairStream, load_pairs, open_sources
 from trainer.feature_cache import cache_key, cached_batch, check_cacheable, open_or_build
 from tracker.models import create_model
 
-from .conftest import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
+from testkit.shards import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
 NO_AUGMENT = AugmentConfig(grayscale_p=0.0, brightness_p=0.0, contrast_p=0.0, saturation_p=0.0, blur_p=0.0)
 

@@ -19,7 +19,7 @@ from trainer.export import export_run
 from trainer.loop import fit
 from trainer.run_state import ResumeError
 
-from .conftest import SIAMRPN_VIEWS, flip_in_record, make_records, write_build
+from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,8 +81,6 @@ OVERFIT = {
 @pytest.mark.parametrize("model", list(OVERFIT))
 def test_overfits_a_small_fixed_set(model, tmp_path):
     """Four fixed pairs (one per sequence, no augmentation, batch 4): the losses fall by the stated factors."""
-    from .conftest import ALL_VIEWS
-
     steps, lr, extra, total_factor, reg_factor = OVERFIT[model]
     views = {"siamrpn": ["exemplar", "search"], "siamconcatrpn": ["exemplar_wide", "search"],
              "siambroadcastrpn": ["exemplar_tight", "search_wide"]}[model]

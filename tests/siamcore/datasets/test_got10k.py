@@ -1,4 +1,4 @@
-"""GOT-10k reader on a real-frame GOT-10k layout (tests/conftest.py ``write_got10k``): rows one-to-one
+"""GOT-10k reader on a real-frame GOT-10k layout (``testkit.got10k.write_got10k``): rows one-to-one
 with frames, absence / cover 0 -> NaN and absent, the test split's single row, meta -> class and
 attributes, split lists, errors."""
 

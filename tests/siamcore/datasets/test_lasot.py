@@ -1,4 +1,4 @@
-"""LaSOT reader on a real-frame LaSOT layout (tests/conftest.py ``write_lasot``): 1-based boxes as
+"""LaSOT reader on a real-frame LaSOT layout (``testkit.lasot.write_lasot``): 1-based boxes as
 OTB's, one-line flag files -> NaN and absent, class from the folder, the official split lists (the root's,
 else the ones shipped with siamcore)."""
 

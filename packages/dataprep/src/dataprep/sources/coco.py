@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from siamcore.datasets import coco as ds_coco
-from siamcore.datasets.coco import (  # noqa: F401  (re-exported: the synthetic writer, config and tests use them)
+from siamcore.datasets.coco import (  # noqa: F401  (re-exported: config and tests use them)
     COORDINATE_MARGIN,
     CocoIndex,
     annotation_path,

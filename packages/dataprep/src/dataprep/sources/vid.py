@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from siamcore.datasets import vid as ds_vid
-from siamcore.datasets.vid import (  # noqa: F401  (re-exported: DET and the synthetic writer use them)
+from siamcore.datasets.vid import (  # noqa: F401  (re-exported: DET uses them)
     JPEG_PATTERN,
     SPLITS,
     WNID_TO_CLASS,

@@ -13,18 +13,8 @@ from .siamconcatrpn import SiamConcatRPN
 from .siamfc import SiamFC
 from .siamrpn import SiamRPN
 
-# Same architectures, narrow and shallow: for fast CPU tests (trainer and tracker alike).
-TINY_CONFIGS = {
-    "siamfc": {},
-    "siamrpn": {"channels": 32},
-    "siamconcatrpn": {"backbone_width": 8, "backbone_blocks": [1, 1, 1], "channels": 32,
-                      "refine_channels": 16, "extra_channels": [32, 16, 16]},
-    "siambroadcastrpn": {"backbone_width": 8, "backbone_blocks": [1, 1], "channels": 32,
-                         "block_channels": 8},
-}
-
 __all__ = [
-    "TINY_CONFIGS", "SiamModel", "box_mask", "prepare_for_inference", "xcorr", "count_flops", "model_flops",
+    "SiamModel", "box_mask", "prepare_for_inference", "xcorr", "count_flops", "model_flops",
     "create_model", "list_models", "model_class", "register_model", "resolve_name",
     "SiamFC", "SiamRPN", "SiamConcatRPN", "SiamBroadcastRPN",
 ]

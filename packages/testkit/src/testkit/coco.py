@@ -26,8 +26,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dataprep.sources.coco import annotation_path, image_path
-from dataprep.synthetic import _canvas, _rng, _texture, encode_jpeg, truncate_jpeg_bytes
+from siamcore.datasets.coco import annotation_path, image_path
+
+from testkit.bad_inputs import truncate_jpeg_bytes
+from testkit.scene import encode_jpeg, random_canvas, random_texture, seeded_rng
 
 #: Category ids are deliberately non-contiguous and start at 0.
 CATEGORIES = ((0, "_background_"), (3, "person"), (7, "car"), (18, "dog"), (23, "cat"), (42, "kite"), (57, "snake"))
@@ -116,13 +118,13 @@ class _Writer:
     def image(self, image_id: int, size: tuple[int, int]) -> tuple[np.ndarray, str]:
         file_name = f"{IMAGE_FOLDER}/{image_id:012d}.jpg"
         self.images.append({"id": image_id, "file_name": file_name, "width": size[0], "height": size[1]})
-        return _canvas(_rng(self.seed, f"coco/{self.split}/{image_id}"), *size), file_name
+        return random_canvas(seeded_rng(self.seed, f"coco/{self.split}/{image_id}"), *size), file_name
 
     def add(self, img: np.ndarray, image_id: int, file_name: str, category: str, polygon: list[float],
             encoding: str, rng: np.random.Generator, iscrowd: int = 0, usable: bool = True) -> int:
         h, w = img.shape[:2]
         mask = polygon_mask(polygon, (w, h))
-        tex = cv2.resize(_texture(rng), (w, h), interpolation=cv2.INTER_NEAREST)
+        tex = cv2.resize(random_texture(rng), (w, h), interpolation=cv2.INTER_NEAREST)
         img[mask] = tex[mask]
         ann_id = self.next_ann
         self.next_ann += 1
@@ -165,7 +167,7 @@ def write_coco(root: str | Path, split: str = "train2017", images: int = 6, size
     encodings = ("polygon", "rle", "rle-uncompressed")
     w, h = size
     for image_id in range(1, images + 1):
-        rng = _rng(seed, f"coco/{split}/{image_id}/objects")
+        rng = seeded_rng(seed, f"coco/{split}/{image_id}/objects")
         img, file_name = wr.image(image_id, size)
         slots = [(0.04, 0.08), (0.52, 0.1), (0.3, 0.5)]
         for k, (fx, fy) in enumerate(slots[: 2 + image_id % 2]):
@@ -214,14 +216,14 @@ def write_coco_bad(root: str | Path, split: str = "bad2017", size: tuple[int, in
     w, h = size
     bad: list[CocoBadInput] = []
     for image_id in (1, 2):
-        rng = _rng(seed, f"coco/{split}/{image_id}/objects")
+        rng = seeded_rng(seed, f"coco/{split}/{image_id}/objects")
         img, file_name = wr.image(image_id, size)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (30, 30, 90, 120), "ellipse"), "polygon", rng)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (180, 60, 80, 110), "star"), "rle", rng)
         wr.save_jpeg(file_name, encode_jpeg(img))
     # an image whose file is missing, and one whose JPEG is truncated: each with a usable instance
     for image_id, reason in ((3, "missing_frame"), (4, "corrupt_jpeg")):
-        rng = _rng(seed, f"coco/{split}/{image_id}/objects")
+        rng = seeded_rng(seed, f"coco/{split}/{image_id}/objects")
         img, file_name = wr.image(image_id, size)
         wr.add(img, image_id, file_name, "person", _shape_polygon(rng, (60, 40, 100, 120), "rect"), "polygon", rng)
         if reason == "corrupt_jpeg":

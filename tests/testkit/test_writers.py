@@ -1,4 +1,4 @@
-"""Synthetic/fixture writers: deterministic bytes, frames that contain what the boxes say, real-sequence readers."""
+"""The test kit's writers: deterministic bytes, frames that contain what the boxes say, real-sequence readers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dataprep import synthetic
 from dataprep.pairs import stable_int
 from dataprep.sources import read_frame, trackingnet
+
+from testkit.scene import load_real_sequence
+from testkit.trackingnet import write_trackingnet
+from testkit.vid import write_vid
 
 
 def _tree_bytes(root: Path) -> dict[str, bytes]:
@@ -18,8 +21,8 @@ def _tree_bytes(root: Path) -> dict[str, bytes]:
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     kw = dict(chunks=(0,), sequences_per_chunk=2, frames=4, size=(96, 64), zipped={"syn0_001"})
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
-        synthetic.write_trackingnet(tmp_path / name, seed=seed, **kw)
-        synthetic.write_vid(tmp_path / f"v{name}", {"train": 1, "val": 1}, frames=3, size=(96, 64), seed=seed)
+        write_trackingnet(tmp_path / name, seed=seed, **kw)
+        write_vid(tmp_path / f"v{name}", {"train": 1, "val": 1}, frames=3, size=(96, 64), seed=seed)
     a, b, c = (_tree_bytes(tmp_path / n) for n in "abc")
     assert a == b and len(a) == 2 + 4 + 1  # 2 anno files, 4 loose frames, 1 zip
     assert a.keys() == c.keys() and a != c
@@ -29,7 +32,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 def test_generated_target_is_where_the_box_says(tmp_path):
     """The target texture is pasted exactly in its box: frame differences concentrate inside the boxes."""
-    truth = synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=6, size=(200, 150))
+    truth = write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=6, size=(200, 150))
     (video,), _ = trackingnet.list_videos(tmp_path)
     (seq,), _ = trackingnet.load_video(video)
     boxes = truth[video.uid]
@@ -42,15 +45,15 @@ def test_generated_target_is_where_the_box_says(tmp_path):
 
 
 def test_large_frames_for_the_benchmark(tmp_path):
-    synthetic.write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=2, size=(1280, 720))
+    write_trackingnet(tmp_path, chunks=(0,), sequences_per_chunk=1, frames=2, size=(1280, 720))
     assert read_frame(trackingnet.load_video(trackingnet.list_videos(tmp_path)[0][0])[0][0].frames[1]).shape == (
         720, 1280, 3)
 
 
 def test_real_sequences_come_from_the_shared_readers(shared_data):
-    files, otb = synthetic.load_real_sequence(shared_data / "otb" / "Couple")
+    files, otb = load_real_sequence(shared_data / "otb" / "Couple")
     assert len(files) == otb.shape[0] == 140 and np.allclose(otb[0], [50, 46, 25, 62])  # "51 47 25 62", 1-based
-    files, vot = synthetic.load_real_sequence(shared_data / "vot" / "bag")
+    files, vot = load_real_sequence(shared_data / "vot" / "bag")
     assert len(files) == len(vot) == 196 and files[0].name == "00000001.jpg"
     assert np.allclose(vot[0], [292.23, 128.36, 438.19 - 292.23, 260.83 - 128.36])  # the polygon's bounding box
 
