@@ -20,7 +20,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
                warn: Callable[[str], None] = log.warning) -> list[Path]:
     """Write the weights of ``checkpoint`` (default: the run's newest that loads; ``warn`` says which
     newer ones were skipped and why) to ``RUN/export/`` and ``out``. CheckpointError (a ValueError)
-    when the checkpoint, or every checkpoint of the run, does not load."""
+    when the checkpoint, or every checkpoint of the run, does not load or is no trainer checkpoint."""
     from tracker.models import create_model
     from tracker.weights import save_model
 
@@ -38,8 +38,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, checkpoint: s
         path, state, skipped = ckpt.load_newest(run_dir)
         for reason in skipped:
             warn(f"skipped {reason}; exporting {path}")
-    if state.get("format") != ckpt.CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a siamtrack trainer checkpoint")
+    ckpt.check_format(state, path)
     model_cfg = state["config"]["model"]
     model = create_model(model_cfg["name"], **model_cfg["args"])
     model.load_state_dict(state.get("ema_model", state["model"]))  # the average when the run kept one
