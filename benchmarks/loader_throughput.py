@@ -31,7 +31,8 @@ from torch.utils.data import DataLoader
 
 from tracker.models import create_model
 from trainer.config import AugmentConfig
-from trainer.data import PairStream, decode_jpeg_rgb, open_sources
+from trainer.data import PairStream, decode_jpeg_rgb
+from trainer.sources import open_sources
 
 
 def build_shards(out: Path, videos: int, frames: int, pairs: int) -> Path:

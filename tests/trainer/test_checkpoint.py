@@ -93,3 +93,17 @@ def test_killed_writes_are_cleaned_and_unreadable_checkpoints_are_skipped(tiny_b
         text = " ".join(r.output.split())
         assert r.exit_code == 2 and "no checkpoint" in text and "loads" in text, r.output
         assert "Traceback" not in r.output
+
+
+def test_a_torch_file_that_is_no_trainer_checkpoint_is_refused_by_export_and_resume(tmp_path):
+    """One format check (:func:`trainer.checkpoint.check_format`) behind both: export says CheckpointError
+    (a ValueError, exit 2 in the CLI), resume says ResumeError."""
+    from trainer.config import load_config
+    from trainer.run_state import ResumeError, load_saved
+
+    run = tmp_path / "run"
+    ckpt.atomic_torch_save({"format": "another-format", "step": 1}, ckpt.checkpoint_path(run, 1))
+    with pytest.raises(ckpt.CheckpointError, match="is not a siamtrack trainer checkpoint"):
+        export_run(run)
+    with pytest.raises(ResumeError, match="is not a siamtrack trainer checkpoint"):
+        load_saved(run, load_config(None), warn=print)

@@ -10,9 +10,9 @@ from siamcore.schema import SchemaError
 from tracker.models import create_model
 from trainer.augment import augment_crop, augment_pair
 from trainer.config import AugmentConfig
-from trainer.data import (
-    DataError, PairStream, held_out_sequences, images_to_device, load_pairs, match_views, open_sources,
-)
+from trainer.data import PairStream, load_pairs
+from trainer.loader import images_to_device
+from trainer.sources import DataError, held_out_sequences, match_views, open_sources
 
 from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, make_records, write_build
 
@@ -166,3 +166,10 @@ def test_repaired_batches_read_the_exemplar_of_another_record(tiny_build, rpn):
     a, b = next(iter(plain)), next(iter(mixed))
     assert a["keys"] == b["keys"] and torch.equal(a["search"], b["search"])  # same search crops
     assert b["negative"].all() and not torch.equal(a["exemplar"], b["exemplar"])  # other targets' exemplars
+
+
+def test_the_manifest_columns_the_trainer_reads_are_in_the_shared_schema():
+    from siamcore.manifest import SAMPLES_COLUMNS
+    from trainer.sources import MANIFEST_COLUMNS
+
+    assert set(MANIFEST_COLUMNS) <= set(SAMPLES_COLUMNS)

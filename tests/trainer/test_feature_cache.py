@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from trainer.config import AugmentConfig, ConfigError
-from trainer.data import DataError, PairStream, load_pairs, open_sources
+from trainer.data import PairStream, load_pairs
 from trainer.feature_cache import cache_key, cached_batch, check_cacheable, open_or_build
+from trainer.sources import DataError, open_sources
 from tracker.models import create_model
 
 from testkit.shards import SIAMRPN_VIEWS, flip_in_record, make_records, write_build

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from trainer import checkpoint as ckpt
 from trainer.cli import app
 from trainer.config import load_config
-from trainer.data import DataError
 from trainer.export import export_run
 from trainer.loop import fit
 from trainer.run_state import ResumeError
+from trainer.sources import DataError
 
 from testkit.shards import ALL_VIEWS, SIAMRPN_VIEWS, flip_in_record, make_records, write_build
 
@@ -340,7 +340,7 @@ def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path
     the test asserts the direction, not a margin."""
     from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
     from siamcore.encoding import decode
-    from trainer.data import model_inputs
+    from trainer.loader import model_inputs
     from trainer.run_state import build_model
 
     build = write_build(tmp_path / "b", make_records("fixed", 4, 1, SIAMRPN_VIEWS, seed=3, p_negative=0.0),
@@ -348,7 +348,8 @@ def test_decoded_boxes_beat_the_anchors_after_training_on_a_fixed_batch(tmp_path
     cfg = _cfg("siamrpn", [build], *NO_AUGMENT, "data.val_fraction=0.0", "train.epochs=30")
 
     def positive_ious(model):
-        from trainer.data import load_pairs, open_sources
+        from trainer.data import load_pairs
+        from trainer.sources import open_sources
 
         src = open_sources([build], model, val_fraction=0.0)
         batch = load_pairs(src, src.catalog.shard, src.catalog.key)
@@ -540,11 +541,10 @@ def test_loader_workers_are_capped_by_the_cpus_this_process_may_use(tiny_build, 
     says so once (not once per epoch), and torch does not warn about the worker count."""
     import warnings
 
-    import trainer.data
-    import trainer.loop
+    import trainer.loader
 
-    assert trainer.data.loader_workers(64)[0] <= len(os.sched_getaffinity(0))  # the real cap, whatever it is here
-    monkeypatch.setattr(trainer.data, "usable_cpus", lambda: 1)
+    assert trainer.loader.loader_workers(64)[0] <= len(os.sched_getaffinity(0))  # the real cap, whatever it is here
+    monkeypatch.setattr(trainer.loader, "usable_cpus", lambda: 1)
     made = []
 
     class RecordingLoader(torch.utils.data.DataLoader):
@@ -552,7 +552,7 @@ def test_loader_workers_are_capped_by_the_cpus_this_process_may_use(tiny_build, 
             made.append(kwargs["num_workers"])
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(trainer.loop, "DataLoader", RecordingLoader)
+    monkeypatch.setattr(trainer.loader, "DataLoader", RecordingLoader)
     cfg = _cfg("siamrpn", [tiny_build], "data.workers=64", "train.epochs=2", "train.validate=false")
     with warnings.catch_warnings(record=True) as caught, caplog.at_level("INFO", logger="trainer"):
         warnings.simplefilter("always")

@@ -1,4 +1,6 @@
-"""The manifest: ``manifest/samples.parquet``, ``manifest/skipped.parquet`` and ``build.json``.
+"""The manifest writer: ``manifest/samples.parquet``, ``manifest/skipped.parquet`` and ``build.json``.
+
+Their column schemas live in :mod:`siamcore.manifest` (shared with the trainer's reader).
 
 All files are written atomically (temp name in the same folder, fsync, rename) and
 deterministically (explicit Arrow schemas, rows in shard then key order, canonical JSON), so two
@@ -17,35 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from siamcore.atomic import atomic_open
+from siamcore.manifest import read_table  # noqa: F401  (re-exported: dataprep's readers import it from here)
+from siamcore.manifest import samples_schema, skipped_schema
 
-SAMPLES_SCHEMA = pa.schema(
-    [
-        ("shard", pa.string()),
-        ("key", pa.string()),
-        ("dataset", pa.string()),
-        ("chunk", pa.int32()),
-        ("sequence", pa.string()),
-        ("track", pa.string()),
-        ("class_name", pa.string()),
-        ("exemplar_sequence", pa.string()),
-        ("exemplar_track", pa.string()),
-        ("exemplar_frame", pa.int32()),
-        ("search_frame", pa.int32()),
-        ("negative", pa.bool_()),
-        ("has_distractor", pa.bool_()),
-        ("flags", pa.string()),  # the record's flags, comma-separated ("photometric,distractor_no_room")
-        ("x0", pa.float64()),
-        ("y0", pa.float64()),
-        ("x1", pa.float64()),
-        ("y1", pa.float64()),
-        ("bytes", pa.int64()),
-    ]
-)
-
-SKIPPED_SCHEMA = pa.schema(
-    [("dataset", pa.string()), ("where", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
-)
-
+# Declared in siamcore.manifest, whose column names the trainer reads by; built here once for the writers.
+SAMPLES_SCHEMA = samples_schema()
+SKIPPED_SCHEMA = skipped_schema()
 
 ROW_GROUP_ROWS = 16_384
 """Rows per Parquet row group of the manifest: what the client holds at once while writing it."""
@@ -86,6 +65,3 @@ def write_streamed(path: str | os.PathLike, schema: pa.Schema, parts: Iterable[p
                                row_group_size=ROW_GROUP_ROWS)
     return total
 
-
-def read_table(path: str | os.PathLike) -> pa.Table:
-    return pq.read_table(path)

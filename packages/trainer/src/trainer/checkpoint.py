@@ -80,6 +80,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path} does not load: {reason} (a corrupt file)") from None
 
 
+def check_format(state: dict[str, Any], path: Path) -> None:
+    """CheckpointError unless ``state`` (loaded from ``path``) is a trainer checkpoint: what ``--resume`` and
+    ``trainer export`` both refuse before reading its config and weights."""
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a siamtrack trainer checkpoint")
+
+
 def load_newest(run_dir: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict[str, Any], list[str]]:
     """The newest checkpoint of ``run_dir`` that loads, its state, and why each newer one was skipped
     (one line each, naming the file). CheckpointError when there is none or none loads."""

@@ -71,7 +71,7 @@ def fit(
     """
     from trainer.checkpoint import list_checkpoints
     from trainer.config import ConfigError, load_config
-    from trainer.data import DataError
+    from trainer.sources import DataError
     from trainer.loop import RunFolderInUse, fit as run_fit
     from trainer.run_state import ResumeError
 

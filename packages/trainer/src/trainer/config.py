@@ -53,7 +53,7 @@ class DataConfig:
     block_size: int = 64
     # Shuffle buffer (samples): the emission order mixes this many consecutive reads.
     shuffle_buffer: int = 1024
-    workers: int = 4  # DataLoader workers, capped by the CPUs the process may use (trainer.data.loader_workers)
+    workers: int = 4  # DataLoader workers, capped by the CPUs the process may use (trainer.loader.loader_workers)
     prefetch_factor: int = 4
     # Held-out sequences for validation (whole sequences): those named in ``val_sequences``
     # ("dataset/sequence", e.g. "davis/dog"), else those whose id hashes below ``val_fraction``, and

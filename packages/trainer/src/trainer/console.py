@@ -1,6 +1,6 @@
 """What a training run shows and logs: the progress bar (or plain lines in a log file), warnings, the
-start-up summary, the per-interval scalars and the figures. Kept apart from :mod:`trainer.loop` so that
-the loop reads as training steps only."""
+start-up summary, the per-interval scalars, the TensorBoard writer and the figures. Kept apart from
+:mod:`trainer.loop` so that the loop reads as training steps only."""
 
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ class LogInterval:
         }
         self.reset()
         return scalars
+
+
+def open_tensorboard(run_dir: Path, step: int, resume: bool):
+    """The run's TensorBoard writer (``RUN/tb``). The points at the checkpoint's step were logged before it
+    was saved: a resumed run purges only later ones (what an interrupted run logged after its last
+    checkpoint), or the curves lose a point."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(run_dir / "tb"), purge_step=step + 1 if resume else None)
 
 
 def write_figure(make_figure, path: Path, writer, tag: str, step: int) -> None:

@@ -78,6 +78,13 @@ def ranks_agree(value: float, info: DistInfo, device: torch.device) -> bool:
     return bool(lo.item() == hi.item())
 
 
+def weights_agree(model: torch.nn.Module, info: DistInfo, device: torch.device) -> bool:
+    """Whether every rank ended with the same weights (their float64 sums compared; True on one process)."""
+    with torch.no_grad():
+        checksum = float(sum(p.double().sum() for p in model.parameters()))
+    return ranks_agree(checksum, info, device)
+
+
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -37,8 +37,9 @@ from siamcore.progress import plain_progress
 from siamcore.shards import file_sha256
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig, ConfigError
-from trainer.data import BadRecord, Sources, check_bad_records, guide_box, read_pair
+from trainer.data import BadRecord, check_bad_records, guide_box, read_pair
 from trainer.plan import EpochPlan, stable_fraction
+from trainer.sources import Sources
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def open_or_build(
     """The cache for this data, trunk and augmentation: opened when it exists, else built first.
 
     Records that cannot be read are left out (``decoded`` false, logged with shard and key); more than
-    ``max_bad_fraction`` of them is a :class:`~trainer.data.DataError`, as when training on the images."""
+    ``max_bad_fraction`` of them is a :class:`~trainer.sources.DataError`, as when training on the images."""
     check_cacheable(model)
     key = cache_key(sources, model, augment, copies, seed)
     path = Path(cache_dir) / key

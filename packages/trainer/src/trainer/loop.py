@@ -10,42 +10,41 @@ steps and exports the final weights to ``RUN/export/model.safetensors``.
 Resuming (``resume=True``) loads the newest checkpoint of ``run_dir``: weights, optimiser, RNG
 states, step, and the data position (epoch and batches done in it), so an interrupted and resumed
 run ends with the same weights as an uninterrupted one (same number of ranks).
+
+What is not the loop lives beside it: the run state and checkpoint contents (:mod:`trainer.run_state`,
+:mod:`trainer.checkpoint`), the epoch's batches (:mod:`trainer.loader`), validation and tracking
+evaluation (:mod:`trainer.evaluations`), the console and TensorBoard (:mod:`trainer.console`), Ctrl-C
+(:mod:`trainer.interrupt`) and the end-of-run export (:mod:`trainer.export`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 
-from siamcore.atomic import write_json_atomic
 from siamcore.locks import FolderInUse, folder_lock
 from trainer import checkpoint as ckpt
 from trainer.config import Config, save_config
-from trainer.console import LogInterval, TrainProgress, log_start, warn, write_figure
-from trainer.data import (
-    DataError, PairStream, check_bad_records, feature_inputs, loader_workers, model_inputs, open_sources,
-    single_threaded_opencv, worker_init,
-)
-from trainer.distributed import DistInfo, barrier, cleanup, ranks_agree
-from trainer.feature_cache import cached_batch
+from trainer.console import LogInterval, TrainProgress, log_start, open_tensorboard, warn
+from trainer.data import PairStream, SkippedRecords, single_threaded_opencv
+from trainer.distributed import DistInfo, barrier, cleanup, weights_agree
+from trainer.evaluations import Evaluations
+from trainer.export import export_fit
+from trainer.interrupt import StopRequest
+from trainer.loader import epoch_batches, feature_inputs, loader_workers, model_inputs
 from trainer.loss import multibox_loss
 from trainer.run_state import (
     RunState, build_model, load_saved, lr_at, open_feature_cache, set_train_mode, setup_process,
 )
+from trainer.sources import DataError, open_sources
 from trainer.targets import match_default_boxes
-from trainer.track_eval import TrackEvaluator
-from trainer.validate import Validator, pairs_figure
 
 log = logging.getLogger(__name__)
 
@@ -121,48 +120,26 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
     train_model = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if di.enabled else model
 
     # --- what the main process writes: config, TensorBoard, validation, tracking evaluation --------
-    writer = validator = track_evaluator = None
     run_dir.mkdir(parents=True, exist_ok=True)
+    writer = None
     if di.is_main:
         if not resume:
             save_config(cfg, run_dir / "config.toml")
-        from torch.utils.tensorboard import SummaryWriter
-
-        # The points at the checkpoint's step were logged before it was saved: purge only later ones
-        # (what an interrupted run logged after its last checkpoint), or the curves lose a point.
-        writer = SummaryWriter(str(run_dir / "tb"), purge_step=run.step + 1 if resume else None)
-        if t.validate and len(sources.val_key):
-            validator = Validator(sources, t.batch_size, cfg.data.val_grid)
-        if cfg.track_eval.root:
-            track_evaluator = TrackEvaluator(cfg.track_eval, cfg.model.name, run_dir)
+        writer = open_tensorboard(run_dir, run.step, resume)
+    bar = TrainProgress(progress and di.is_main)
+    evals = Evaluations(cfg, sources, run_dir, writer, bar.note, di)
+    if di.is_main:
         log_start(cfg, model, sources, dataset, run_dir, device, di, run.step, cache)
 
     result = FitResult(run_dir, run.step, run.epoch, float("nan"))
-    bar = TrainProgress(progress and di.is_main)
     stats = LogInterval(device)
+    skipped = SkippedRecords(run_dir / f"skipped-rank{di.rank}.jsonl", len(sources.catalog), cfg.data.max_bad_fraction)
     done = t.max_steps > 0 and run.step >= t.max_steps
-    stop = _StopRequest(enabled=not di.enabled)
-    skipped_log = run_dir / f"skipped-rank{di.rank}.jsonl"
-    bad_records: set[str] = set()  # "shard-file:key" of the damaged records this process met
-    last_track_eval = -1
+    stop = StopRequest(enabled=not di.enabled)
 
     def save(reason: str) -> None:
         if di.is_main:
             log.info("checkpoint (%s): %s", reason, run.save(cfg, run_dir, di.world))
-
-    def track_eval() -> None:
-        """Every rank calls it (the others wait at the barrier); the main process evaluates."""
-        nonlocal last_track_eval
-        if track_evaluator is not None and last_track_eval != run.step:
-            r = track_evaluator.run(run.eval_model, run.step, run.train_seconds / 60)
-            writer.add_scalar("track/auc", r.auc, run.step)
-            for name, auc in r.per_sequence.items():
-                writer.add_scalar(f"track/auc/{name}", auc, run.step)
-            per_seq = ", ".join(f"{k} {v:.3f}" for k, v in r.per_sequence.items())
-            bar.note(f"step {run.step} ({r.train_minutes:.1f} min of training): tracking AUC {r.auc:.3f} on "
-                     f"{len(r.per_sequence)} sequence(s) ({per_seq}; {r.seconds:.0f} s)")
-        last_track_eval = run.step
-        barrier(di)
 
     # --- the loop ------------------------------------------------------------------------------------
     set_train_mode(model)
@@ -176,33 +153,18 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                 )
             total = t.epochs * dataset.plan.num_batches
             bar.start(min(total, t.max_steps) if t.max_steps else total, run.step, run.epoch)
-            if cache is not None:
-                loader = (cached_batch(cache, dataset.plan, j, t.seed)
-                          for j in range(run.batch_in_epoch, dataset.plan.num_batches))
-            else:
-                loader = DataLoader(
-                    dataset, batch_size=None, num_workers=workers, pin_memory=cuda,
-                    prefetch_factor=cfg.data.prefetch_factor if workers else None,
-                    worker_init_fn=worker_init,
-                    generator=torch.Generator().manual_seed(t.seed),  # never touch the global RNG
-                )
+            batches = epoch_batches(dataset, cache, workers, t.seed, cfg.data.prefetch_factor, pin_memory=cuda)
             tick = time.perf_counter()
-            for batch in loader:
+            for batch in batches:
                 got = time.perf_counter()
-                if batch["skipped"]:
-                    with open(skipped_log, "a", encoding="utf-8") as f:
-                        for item in batch["skipped"]:
-                            f.write(json.dumps({"step": run.step, "record": item}) + "\n")
-                    bad_records.update(batch["bad_records"])
-                    check_bad_records(len(bad_records), len(sources.catalog), cfg.data.max_bad_fraction,
-                                      batch["skipped"][0])
+                skipped.add(batch, run.step)
                 out, lr = _train_step(cfg, batch, run, train_model, cache is not None, device, channels_last,
                                       autocast)
                 run.train_seconds += time.perf_counter() - tick
 
                 stats.add(out, len(batch["keys"]), got - tick)
                 if run.step % t.log_every == 0 or run.step == t.max_steps:
-                    scalars = stats.flush(di, lr, len(bad_records))
+                    scalars = stats.flush(di, lr, len(skipped))
                     bad_count = scalars.pop("bad_records")
                     if not math.isfinite(scalars["loss"]):  # checked at log steps only: no sync per step
                         raise FloatingPointError(
@@ -219,8 +181,8 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     bar.update(run.step)
                 if run.step % t.checkpoint_every == 0:
                     save("every %d steps" % t.checkpoint_every)
-                if cfg.track_eval.root and cfg.track_eval.every_steps and run.step % cfg.track_eval.every_steps == 0:
-                    track_eval()
+                if evals.tracking_due(run.step):
+                    evals.track(run)
                     set_train_mode(model)
                 if t.max_steps and run.step >= t.max_steps:
                     done = True
@@ -230,32 +192,29 @@ def _fit(cfg: Config, run_dir: Path, resume: bool, progress: bool, device: torch
                     bar.note(f"stopped at step {run.step} (Ctrl-C): continue with `trainer fit --resume {run_dir}`")
                     raise KeyboardInterrupt
                 tick = time.perf_counter()
-            del loader
+            del batches
             if not done:  # the epoch is complete
                 run.epoch += 1
                 run.batch_in_epoch = 0
-                if validator is not None:
-                    _validate(validator, run, result, writer, bar, run_dir, device, channels_last, autocast)
+                if evals.validates:
+                    result.validation.append(evals.validate(run, device, channels_last, autocast))
                     set_train_mode(model)
                 save("epoch end")
                 barrier(di)
         if done and run.step % t.checkpoint_every != 0:
             save("max steps")
-        if cfg.track_eval.root:
-            track_eval()
+        evals.track(run)
     finally:
         stop.restore()
         bar.stop()
         if writer is not None:
             writer.close()
 
-    with torch.no_grad():
-        checksum = float(sum(p.double().sum() for p in model.parameters()))
-    in_sync = ranks_agree(checksum, di, device)
-    if not in_sync:
+    if not weights_agree(model, di, device):
         raise RuntimeError("the DDP ranks ended with different weights: the run is not usable")
     if di.is_main:
-        _export(cfg, run, result, run_dir, di.world, bar.note)
+        export_fit(cfg, run.eval_model, run_dir, bar.note, step=run.step, epoch=run.epoch, world=di.world,
+                   last_loss=result.last_loss, validation=result.validation)
     barrier(di)
     result.step, result.epoch = run.step, run.epoch
     return result
@@ -293,57 +252,3 @@ def _train_step(cfg: Config, batch: dict, run: RunState, train_model, cached: bo
     run.step += 1
     run.batch_in_epoch += 1
     return out, lr
-
-
-def _validate(validator, run: RunState, result: FitResult, writer, bar, run_dir: Path, device, channels_last,
-              autocast) -> None:
-    """The epoch-end validation of the weights that are exported: IoU on held-out pairs, and a figure."""
-    v = validator.run(run.eval_model, device, channels_last, autocast)
-    result.validation.append({"epoch": run.epoch, "iou": v.mean_iou, "success_50": v.success_50})
-    writer.add_scalar("val/iou", v.mean_iou, run.step)
-    writer.add_scalar("val/success_0.5", v.success_50, run.step)
-    if v.shown:
-        write_figure(lambda: pairs_figure(v.shown, run.eval_model.needs_guide),
-                     run_dir / "val" / f"epoch_{run.epoch:04d}.png", writer, "val/pairs", run.step)
-    bar.note(f"epoch {run.epoch}: validation IoU {v.mean_iou:.3f} on {v.pairs} held-out pairs")
-
-
-def _export(cfg: Config, run: RunState, result: FitResult, run_dir: Path, world: int, note) -> None:
-    """The run's weights for the tracker (with the tracking parameters it was evaluated with) and
-    ``summary.json``."""
-    from tracker.weights import save_model
-
-    from trainer.track_eval import recorded_tracking
-
-    tracking = recorded_tracking(cfg.track_eval.params, cfg.model.name, note)
-    save_model(run.eval_model, run_dir / ckpt.EXPORT_FILE, tracking=tracking)
-    finite = lambda x: x if math.isfinite(x) else None  # noqa: E731  (JSON has no NaN)
-    summary = {"model": cfg.model.name, "step": run.step, "epoch": run.epoch, "world": world,
-               "last_loss": finite(result.last_loss), "ranks_in_sync": True,
-               "validation": [{k: finite(v) if isinstance(v, float) else v for k, v in r.items()}
-                              for r in result.validation],
-               "export": str(ckpt.EXPORT_FILE)}
-    write_json_atomic(run_dir / "summary.json", summary)
-    note(f"done: step {run.step}, epoch {run.epoch}; weights in {run_dir / ckpt.EXPORT_FILE}")
-
-
-class _StopRequest:
-    """First Ctrl-C: finish the current step, checkpoint, stop (so the checkpoint resumes exactly).
-    A second Ctrl-C interrupts at once. Single-process runs only: under torchrun the ranks could see
-    the signal at different steps, so there the periodic checkpoints are the resume points."""
-
-    def __init__(self, enabled: bool):
-        self.requested = False
-        self._previous = None
-        if enabled and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None

@@ -121,8 +121,11 @@ def set_train_mode(model) -> None:
 
 
 def check_resumable(state: dict, cfg: Config, path: Path) -> None:
-    if state.get("format") != ckpt.CHECKPOINT_FORMAT:
-        raise ResumeError(f"{path} is not a siamtrack trainer checkpoint")
+    """ResumeError unless ``state`` is a trainer checkpoint of the model ``cfg`` describes."""
+    try:
+        ckpt.check_format(state, path)
+    except ckpt.CheckpointError as exc:
+        raise ResumeError(str(exc)) from None
     saved = state["config"]["model"]
     if saved["name"] != cfg.model.name or saved["args"] != cfg.model.args:
         raise ResumeError(

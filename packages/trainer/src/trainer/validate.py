@@ -17,7 +17,9 @@ import torch
 
 from siamcore.boxes import cxcywh_to_xyxy, iou_matrix_xyxy, iou_xyxy
 from siamcore.encoding import decode
-from trainer.data import Sources, load_pairs, model_inputs
+from trainer.data import load_pairs
+from trainer.loader import model_inputs
+from trainer.sources import Sources
 
 
 @dataclass
