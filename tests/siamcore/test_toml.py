@@ -1,11 +1,13 @@
-"""The one TOML writer: what it writes reads back the same through tomllib, strings escaped."""
+"""TOML in one place: the writer round-trips through tomllib with strings escaped; the reader and the value typing used by every config loader and `--set`/`--grid`."""
 
 from __future__ import annotations
 
 import math
 import tomllib
 
-from siamcore.toml import toml_dumps
+import pytest
+
+from siamcore.toml import read_toml, toml_dumps, toml_value
 
 
 def test_round_trip_with_quotes_backslashes_comment_and_special_floats():
@@ -15,3 +17,27 @@ def test_round_trip_with_quotes_backslashes_comment_and_special_floats():
     assert text.startswith("# tracker tune: best of 8\n# on held-out tracks\n")
     assert tomllib.loads(text) == data
 
+
+
+def test_read_toml_names_the_file_in_the_callers_error_type(tmp_path):
+    class MyConfigError(ValueError):
+        pass
+
+    good = tmp_path / "good.toml"
+    good.write_text('name = "café"\n[t]\nk = 1\n', encoding="utf-8")
+    assert read_toml(good, MyConfigError) == {"name": "café", "t": {"k": 1}}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("k = = 1\n")
+    with pytest.raises(MyConfigError, match=r"bad\.toml: not valid TOML"):
+        read_toml(bad, MyConfigError)
+    with pytest.raises(FileNotFoundError):
+        read_toml(tmp_path / "missing.toml", MyConfigError)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.3", 0.3), ("3", 3), ("true", True), ("[1, 2]", [1, 2]), ('"a b"', "a b"),
+    ("seed", "seed"), ("runs/x", "runs/x"),
+])
+def test_toml_value_types_what_was_typed_or_keeps_the_text(text, value):
+    assert toml_value(text) == value
+    assert type(toml_value(text)) is type(value)

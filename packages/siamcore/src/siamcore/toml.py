@@ -1,10 +1,34 @@
-"""TOML writing, which :mod:`tomllib` lacks: enough for the configs and tracking-parameter files the
-tools write (tables of scalars, lists and sub-tables). One writer, so that every file escapes alike."""
+"""TOML in one place: reading a file (one error message for a file that is not TOML), typing a
+command-line value as TOML, and writing, which :mod:`tomllib` lacks: enough for the configs and
+tracking-parameter files the tools write (tables of scalars, lists and sub-tables). One writer, so that
+every file escapes alike."""
 
 from __future__ import annotations
 
 import math
+import tomllib
+from pathlib import Path
 from typing import Any
+
+
+def read_toml(path: str | Path, error: type[Exception]) -> dict[str, Any]:
+    """The TOML file at ``path`` (UTF-8, as TOML requires) as a dict. A file that is not valid TOML raises
+    ``error("<path>: not valid TOML: ...")``, the caller's config error type; FileNotFoundError passes
+    through, for each caller says what kind of file was missing."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from exc
+
+
+def toml_value(text: str) -> Any:
+    """``text`` read as one TOML value (``0.3``, ``true``, ``[1, 2]``, ``"a b"``), or ``text`` itself when
+    it is none: how ``--set key=value`` and ``--grid key=v1,v2`` type what was typed."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def toml_dumps(data: dict[str, Any], comment: str = "") -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from siamcore.datasets import load_sequences, normalise_name
-from siamcore.toml import toml_dumps
+from siamcore.toml import toml_dumps, toml_value
 
 from .datasets import Sequence
 from .errors import UsageError
@@ -44,15 +43,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
         key, sep, raw = item.partition("=")
         if not sep or not raw:
             raise UsageError(f"--grid expects KEY=V1,V2,..., got {item!r}")
-        values[key.strip()] = [_toml_value(v) for v in raw.split(",") if v.strip()]
+        values[key.strip()] = [toml_value(v.strip()) for v in raw.split(",") if v.strip()]
     return values
-
-
-def _toml_value(text: str):
-    try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text.strip()
 
 
 def tune_sequences(roots: list[Path], layouts: list[str] | None, names: list[str] | None) -> list[Sequence]:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import siamcore.config
 from siamcore.config import build_dataclass, merge_tables
-from siamcore.toml import toml_dumps
+from siamcore.toml import read_toml, toml_dumps, toml_value
 
 
 class ConfigError(siamcore.config.ConfigError):
@@ -237,10 +236,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        data = read_toml(path, ConfigError)
     cfg = from_dict(data)
     return apply_overrides(cfg, overrides).check()
 
@@ -253,10 +249,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
     parts = dotted.strip().split(".")
     if len(parts) < 2:
         raise ConfigError(f"--set expects section.key=value, got {item!r}")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
+    value = toml_value(raw)
     if len(parts) > 2:  # e.g. model.args.width=32: a key inside a table field
         for p in reversed(parts[2:]):
             value = {p: value}

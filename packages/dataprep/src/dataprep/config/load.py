@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import siamcore.config
 from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass, merge_tables
+from siamcore.toml import read_toml
 
 from dataprep.config.schema import BuildConfig, ConfigError
 from dataprep.config.validate import validate
@@ -59,11 +59,9 @@ def load_config(path: str | os.PathLike | None, dataset: str | None = None) -> B
         return config_from_dict({"dataset": dataset}, "defaults")
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path, ConfigError)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if dataset is not None:
         if data.get("dataset", dataset) != dataset:
             raise ConfigError(f"{path} is a config for dataset {data['dataset']!r}, but --dataset is {dataset!r}")

@@ -9,12 +9,12 @@ a typo must never silently fall back to a default.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import siamcore.config
 from siamcore.config import UnknownKeyError, WrongTypeError, build_dataclass
+from siamcore.toml import read_toml
 
 from ..models import model_class
 
@@ -120,9 +120,7 @@ def load_params(path: Path | None, model_name: str):
         return base
     path = Path(path)
     try:
-        values = tomllib.loads(path.read_text())
+        values = read_toml(path, ParamsError)
     except FileNotFoundError as e:
         raise ParamsError(f"tracking parameters file not found: {path}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ParamsError(f"{path}: not valid TOML: {e}") from e
     return params_from_dict(base, values, str(path))
