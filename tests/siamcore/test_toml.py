@@ -1,4 +1,5 @@
-"""TOML in one place: the writer round-trips through tomllib with strings escaped; the reader and the value typing used by every config loader and `--set`/`--grid`."""
+"""TOML in one place: the writer round-trips through tomllib with strings escaped; the reader and the
+value typing are those of every config loader and of `--set` / `--grid`."""
 
 from __future__ import annotations
 
