@@ -83,7 +83,7 @@ def track_video(request: VideoRequest, make_tracker: Callable, progress, on_stop
     """Check ``request``, build the tracker (``make_tracker``, once nothing else can be refused), track
     every frame with ``progress`` (:class:`tracker.console.Bar`), write the boxes and the video.
     ``on_stop(frames)`` is told at once when Ctrl-C ends the run."""
-    from .datasets import FrameError, numbered_frames, open_source, write_results
+    from .datasets import UnreadableFrame, numbered_frames, open_source, write_results
     from .interactive import gui_problem, select_box_xywh
     from .render import VideoSink, annotate
 
@@ -136,7 +136,7 @@ def track_video(request: VideoRequest, make_tracker: Callable, progress, on_stop
     except KeyboardInterrupt:  # how a camera run ends: keep what was tracked
         run.stopped = True
         on_stop(len(boxes))
-    except FrameError as e:  # an unreadable frame mid-video: keep the boxes tracked before it
+    except UnreadableFrame as e:  # an unreadable frame mid-video: keep the boxes tracked before it
         failure = str(e)
     except (ValueError, RuntimeError) as e:  # the tracker or the renderer failed on this frame
         failure = f"frame {current}: {e}"

@@ -15,10 +15,9 @@ from siamcore.datasets import (
 )
 
 from .results import read_results, write_results
-from .sources import FrameError, FrameSource, numbered_frames, open_source
+from .sources import FrameSource, UnreadableFrame, numbered_frames, open_source
 
 __all__ = [
-    "FrameError",
     "FrameSource",
     "Sequence",
     "load_otb",
@@ -32,5 +31,6 @@ __all__ = [
     "read_otb_groundtruth",
     "read_results",
     "read_vot_groundtruth",
+    "UnreadableFrame",
     "write_results",
 ]

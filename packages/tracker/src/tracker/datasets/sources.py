@@ -72,7 +72,7 @@ class FrameSource:
             cap.release()
 
 
-class FrameError(ValueError):
+class UnreadableFrame(ValueError):
     """Frame ``number`` (1-based, as OTB numbers frames) could not be read: where a run stopped."""
 
     def __init__(self, number: int, reason: str):
@@ -82,7 +82,7 @@ class FrameError(ValueError):
 
 def numbered_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, frame)`` from index 0. A frame that cannot be read (an image file that does not decode
-    or has gone) raises FrameError with its number, so that a caller can keep what it tracked before."""
+    or has gone) raises UnreadableFrame with its number, so that a caller can keep what it tracked before."""
     it = iter(frames)
     index = 0
     while True:
@@ -91,7 +91,7 @@ def numbered_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndar
         except StopIteration:
             return
         except (ValueError, OSError) as exc:
-            raise FrameError(index + 1, str(exc)) from exc
+            raise UnreadableFrame(index + 1, str(exc)) from exc
         yield index, frame
         index += 1
 

@@ -40,7 +40,7 @@ class SequenceRun:
 
 def track_sequence(tracker: OnlineTracker, seq: Sequence, on_frame: Callable[[], None] | None = None) -> SequenceRun:
     """Run ``tracker`` over ``seq`` from its first ground-truth box (OPE). A frame that cannot be read
-    raises FrameError (a ValueError) with its number."""
+    raises UnreadableFrame (a ValueError) with its number."""
     if seq.gt_xywh is None:
         raise ValueError(f"{seq.name}: no ground truth to initialise from")
     n = len(seq)
