@@ -1,13 +1,14 @@
-"""Plain progress lines for logs: the format (rate, ETA), the throttling (a fake clock, no sleeping)
-and the terminal test that chooses between them and rich bars."""
+"""Plain progress lines for logs: the format (rate, ETA), the throttling (a fake clock, no sleeping),
+and the one progress bar that chooses between them and a rich bar by whether it writes to a terminal."""
 
 import io
+import re
 
 import pytest
 
 from siamcore.progress import (
-    DEFAULT_SECONDS, LOG_WIDTH, PlainProgress, console_width, format_duration, interval_seconds, plain_progress,
-    progress_line,
+    DEFAULT_SECONDS, LOG_WIDTH, PlainProgress, ProgressBar, console_width, format_duration, interval_seconds,
+    plain_progress, progress_line,
 )
 
 
@@ -74,7 +75,68 @@ def test_interval_from_the_environment():
         interval_seconds({"SIAMTRACK_PROGRESS_SECONDS": "soon"})
 
 
-def test_plain_lines_only_where_a_terminal_is_missing():
+class FakeConsole:
+    """What the bar reads of a rich Console in plain mode: where it writes."""
+
+    def __init__(self, file):
+        self.file = file
+
+
+def test_plain_lines_only_where_a_terminal_is_missing(monkeypatch):
+    monkeypatch.setenv("SIAMTRACK_PROGRESS_SECONDS", "0")
+    assert console_width(FakeTerminal()) is None and console_width(io.StringIO()) == LOG_WIDTH
+    assert ProgressBar("x", 3, console=FakeConsole(io.StringIO())).rich is None  # a log: plain lines
+    off = ProgressBar("x", 3, enabled=False, console=FakeConsole(io.StringIO()))  # --no-progress / --quiet
+    assert off.rich is None and off.plain is None
+    off.update(1, info="i")
+    off.close()
+
+
+def test_the_bar_writes_the_same_lines_as_plain_progress_into_a_log(monkeypatch):
+    """Count, ``info, rate`` as the plain line's extra (kept until changed), a new total printed only
+    with the next update, one last line at close; nothing read as markup. (Rate and times aside: the
+    bar's lines use the real clock.)"""
+    monkeypatch.setenv("SIAMTRACK_PROGRESS_SECONDS", "0")
+    clock, out, expected = FakeClock(), io.StringIO(), io.StringIO()
+    plain = PlainProgress("train [x]", 10, "steps", expected, every_s=0, done=2, clock=clock)
+    with ProgressBar("train [x]", 10, "steps", console=FakeConsole(out), done=2) as bar:
+        bar.update(completed=3)
+        plain.update(3)
+        bar.update(completed=4, info="epoch 0, loss [1]", rate="9.0 pairs/s")
+        plain.update(4, extra="epoch 0, loss [1], 9.0 pairs/s")
+        bar.set_total(20)
+        plain.total = 20
+        bar.advance(2)
+        plain.update(advance=2)
+        bar.update(1, rate="1.0 pairs/s")
+        plain.update(advance=1, extra="epoch 0, loss [1], 1.0 pairs/s")
+    plain.finish()
+
+    def untimed(text: str) -> list[str]:
+        return [re.sub(r", [\d.,]+ steps/s, elapsed \w+, ETA [\w?]+", "", line) for line in text.splitlines()]
+
+    assert untimed(out.getvalue()) == untimed(expected.getvalue())
+    assert untimed(out.getvalue()) == [
+        "train [x] 3/10 steps (30%)", "train [x] 4/10 steps (40%); epoch 0, loss [1], 9.0 pairs/s",
+        "train [x] 6/20 steps (30%); epoch 0, loss [1], 9.0 pairs/s",
+        "train [x] 7/20 steps (35%); epoch 0, loss [1], 1.0 pairs/s",
+        "train [x] 7/20 steps (35%); epoch 0, loss [1], 1.0 pairs/s"]
+
+
+def test_a_terminal_gets_a_rich_bar_with_the_plain_text_in_its_columns():
+    from rich.console import Console
+
+    term = FakeTerminal()
+    console = Console(file=term, force_terminal=True, width=200)
+    with ProgressBar("eval [OTB]", 4, "frames", console=console) as bar:
+        assert bar.plain is None and bar.rich is not None
+        bar.update(4, info="AUC [0.5]", rate="12.0 fps")
+        bar.rich.refresh()
+    drawn = term.getvalue()
+    assert all(text in drawn for text in ("eval [OTB]", "4/4", "frames", "AUC [0.5]", "12.0 fps", "ETA"))
+
+
+def test_plain_progress_only_where_a_terminal_is_missing():
     assert console_width(FakeTerminal()) is None and console_width(io.StringIO()) == LOG_WIDTH
     assert plain_progress(True, "x", 3, stream=FakeTerminal()) is None  # the rich bar's place
     assert plain_progress(False, "x", 3, stream=io.StringIO()) is None  # --no-progress / --quiet

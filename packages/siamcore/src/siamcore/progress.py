@@ -1,11 +1,12 @@
-"""Progress for logs: plain text lines at a steady interval when the output is not a terminal.
+"""Progress on a terminal or in a log: one :class:`ProgressBar` for every long command.
 
 Rich progress bars redraw one terminal line; written to a file (CI, ``nohup``, a cluster job) they
 show nothing until the end, and rich wraps text at 80 columns there. The long commands (``dataprep
-build``/``verify``, ``trainer fit``, ``tracker eval``/``tune``/``run``) therefore keep their rich bars
-on a terminal and, elsewhere, print a :class:`PlainProgress` line every ``$SIAMTRACK_PROGRESS_SECONDS``
-(default 30) seconds plus a final one; their rich consoles get :func:`console_width` so log lines are
-whole. No rich here: siamcore does not depend on it.
+build``/``verify``, ``trainer fit`` and its feature cache, ``tracker eval``/``tune``/``run``) therefore
+all report to a :class:`ProgressBar`: a rich bar on a terminal and, elsewhere, a :class:`PlainProgress`
+line every ``$SIAMTRACK_PROGRESS_SECONDS`` (default 30) seconds plus a final one; their rich consoles get
+:func:`console_width` so log lines are whole. rich is imported only to draw a terminal bar: it comes
+with every command line (typer), and is the ``cli`` extra of siamcore, which does not need it otherwise.
 """
 
 from __future__ import annotations
@@ -121,6 +122,79 @@ class PlainProgress:
         rate = (self.done - self._first) / elapsed if elapsed > 0 else 0.0
         line = progress_line(self.label, self.done, self.total, self.unit, rate, elapsed, self.extra)
         print(line, file=self.stream if self.stream is not None else sys.stderr, flush=True)
+
+
+class ProgressBar:
+    """One progress count shown the way its output suits: a rich bar when ``console`` (a rich Console;
+    default: a new one on stderr) writes to a terminal, :class:`PlainProgress` lines when it does not,
+    nothing when not ``enabled`` (``--no-progress``, ``--quiet``, a process other than the main one).
+
+    The terminal bar's columns are the same for every command: the description, the bar, ``done/total
+    unit``, the ``rate`` text, the time elapsed, the ETA and the ``info`` text; the plain line carries
+    ``info, rate`` after its own count, rate and ETA. The description, ``info`` and ``rate`` are plain
+    text, never read as rich markup (they hold sequence names and paths). ``done`` is where a resumed
+    count starts; ``transient`` bars vanish from the terminal once closed. Use as a context manager or
+    call :meth:`close`."""
+
+    def __init__(self, description: str, total: int | None, unit: str = "", *, enabled: bool = True,
+                 console=None, done: int = 0, transient: bool = False):
+        self.info = self.rate = ""
+        self.plain: PlainProgress | None = None
+        self.rich = None
+        if not enabled:
+            return
+        stream = console.file if console is not None else sys.stderr
+        if not is_terminal(stream):
+            self.plain = PlainProgress(description, total, unit, stream, done=done)
+            return
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                   *([TextColumn(unit, markup=False)] if unit else []),
+                   TextColumn("{task.fields[rate]}", markup=False), TimeElapsedColumn(), TextColumn("ETA"),
+                   TimeRemainingColumn(), TextColumn("{task.fields[info]}", markup=False)]
+        self.rich = Progress(*columns, console=console or Console(stderr=True), transient=transient)
+        self.rich.start()
+        self.task = self.rich.add_task(description, total=total, completed=done, rate="", info="")
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def update(self, advance: int = 0, *, completed: int | None = None, info: str | None = None,
+               rate: str | None = None) -> None:
+        """Set the count (``completed``) and/or add ``advance`` to it; ``info`` and ``rate`` (None: keep
+        them) are shown until the next ones."""
+        if info is not None:
+            self.info = info
+        if rate is not None:
+            self.rate = rate
+        if self.rich is not None:
+            self.rich.update(self.task, advance=advance, completed=completed, info=self.info, rate=self.rate)
+        elif self.plain is not None:
+            extra = None if info is None and rate is None else ", ".join(t for t in (self.info, self.rate) if t)
+            self.plain.update(done=completed, advance=advance, extra=extra)
+
+    def advance(self, steps: int = 1) -> None:
+        self.update(steps)
+
+    def set_total(self, total: int | None) -> None:
+        """A new total (a resumed run's steps); shown with the next update, no line printed for it."""
+        if self.rich is not None:
+            self.rich.update(self.task, total=total)
+        elif self.plain is not None:
+            self.plain.total = total
+
+    def close(self) -> None:
+        """Stop the terminal bar, or print the last plain line (once)."""
+        if self.rich is not None:
+            self.rich.stop()
+        elif self.plain is not None:
+            self.plain.finish()
 
 
 def plain_progress(enabled: bool, label: str, total: int | None, unit: str = "", stream: TextIO | None = None,
