@@ -8,7 +8,7 @@ import pytest
 
 from siamcore.progress import (
     DEFAULT_SECONDS, LOG_WIDTH, PlainProgress, ProgressBar, console_width, format_duration, interval_seconds,
-    plain_progress, progress_line,
+    progress_line,
 )
 
 
@@ -134,10 +134,3 @@ def test_a_terminal_gets_a_rich_bar_with_the_plain_text_in_its_columns():
         bar.rich.refresh()
     drawn = term.getvalue()
     assert all(text in drawn for text in ("eval [OTB]", "4/4", "frames", "AUC [0.5]", "12.0 fps", "ETA"))
-
-
-def test_plain_progress_only_where_a_terminal_is_missing():
-    assert console_width(FakeTerminal()) is None and console_width(io.StringIO()) == LOG_WIDTH
-    assert plain_progress(True, "x", 3, stream=FakeTerminal()) is None  # the rich bar's place
-    assert plain_progress(False, "x", 3, stream=io.StringIO()) is None  # --no-progress / --quiet
-    assert isinstance(plain_progress(True, "x", 3, stream=io.StringIO()), PlainProgress)

@@ -27,17 +27,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from siamcore.atomic import write_json_atomic
-from siamcore.progress import console_width, plain_progress
+from siamcore.progress import ProgressBar, console_width
 from siamcore.schema import SCHEMA_VERSION
 from siamcore.shards import BUILD_FILE, BUILD_FORMAT, MANIFEST_DIR, file_sha256
 
@@ -103,27 +95,6 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _progress(console: Console, enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]shards"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[pairs]:,} pairs"),
-        TextColumn("{task.fields[rate]:.1f} pairs/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
-        transient=False,
-    )
-
-
-def _checking_progress(console: Console, enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, disable=not enabled, transient=True)
-
-
 @dataclass
 class TaskRun:
     """What running the shard tasks gave: sidecars by shard name, failures, where and how long."""
@@ -154,9 +125,7 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
                 console.print("  dashboard off (--dashboard to watch the workers live)", markup=False)
             t_work = time.perf_counter()
             pairs = 0
-            plain = plain_progress(show_progress, "shards", len(todo), "shards", console.file)
-            with _progress(console, show_progress and plain is None) as progress:
-                bar = progress.add_task("build", total=len(todo), pairs=0, rate=0.0)
+            with ProgressBar("shards", len(todo), "shards", enabled=show_progress, console=console) as bar:
                 for outcome in executor.run(build_shard, todo):
                     if outcome.error is None and "output_failure" in outcome.result:
                         raise OutputWriteFailed(output_failure_message(outcome.result["output_failure"]))
@@ -167,11 +136,7 @@ def run_tasks(cfg: BuildConfig, todo: list[ShardTask], console: Console, show_pr
                         run.results[outcome.task.name] = outcome.result
                         pairs += outcome.result["records"]
                     elapsed = time.perf_counter() - t_work
-                    progress.update(bar, advance=1, pairs=pairs, rate=pairs / max(elapsed, 1e-9))
-                    if plain is not None:
-                        plain.update(advance=1, extra=f"{pairs:,} pairs, {pairs / max(elapsed, 1e-9):.1f} pairs/s")
-            if plain is not None:
-                plain.finish()
+                    bar.update(1, info=f"{pairs:,} pairs", rate=f"{pairs / max(elapsed, 1e-9):.1f} pairs/s")
             run.wall_s = time.perf_counter() - t_work
     except ClusterError as exc:
         raise BuildError(str(exc)) from None
@@ -215,15 +180,12 @@ def run_build(cfg: BuildConfig, overwrite: bool = False, console: Console | None
 
         reused: dict[str, dict] = {}
         if mode == "resume":
-            plain = plain_progress(show_progress, "checking finished shards", len(tasks), "shards", console.file)
-            with _checking_progress(console, show_progress and plain is None) as progress:
-                for t in progress.track(tasks, description="checking finished shards"):
+            with ProgressBar("checking finished shards", len(tasks), "shards", enabled=show_progress, console=console,
+                             transient=True) as bar:
+                for t in tasks:
                     if (sidecar := reusable_sidecar(t)) is not None:
                         reused[t.name] = sidecar
-                    if plain is not None:
-                        plain.update(advance=1)
-            if plain is not None:
-                plain.finish()
+                    bar.advance()
         todo = [t for t in tasks if t.name not in reused]
         if todo and (out / BUILD_FILE).exists():
             (out / BUILD_FILE).unlink()  # build.json present <=> the folder is complete and consistent

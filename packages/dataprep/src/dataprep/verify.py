@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from siamcore.progress import console_width, plain_progress
+from siamcore.progress import ProgressBar, console_width
 from siamcore.schema import SchemaError, unpack
 from siamcore.shards import ShardDamagedError, check_shard_file, file_sha256, open_build
 
@@ -98,27 +97,18 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
             keys_by_shard[shard].add(key)
 
     total = info.num_records
-    plain = plain_progress(show_progress, "verify", total, "records", console.file)
-    with Progress(
-        TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeRemainingColumn(),
-        console=console, disable=not show_progress or plain is not None,
-    ) as progress:
-        bar = progress.add_task("verify", total=total)
+    with ProgressBar("verify", total, "records", enabled=show_progress, console=console) as bar:
         for shard in info.shards:
             report.shards += 1
             if not shard.path.is_file():
                 problems.append(f"shard {shard.name}: file missing ({shard.path})")
-                progress.advance(bar, shard.records)
-                if plain is not None:
-                    plain.update(advance=shard.records)
+                bar.advance(shard.records)
                 continue
             try:
                 check_shard_file(shard.path)
             except ShardDamagedError as exc:
                 problems.append(f"shard {shard.name}: damaged: {exc}")
-                progress.advance(bar, shard.records)
-                if plain is not None:
-                    plain.update(advance=shard.records)
+                bar.advance(shard.records)
                 continue
             if file_sha256(shard.path) != shard.sha256:
                 problems.append(f"shard {shard.name}: sha256 differs from build.json (file changed or corrupt)")
@@ -131,9 +121,7 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                     record_problems: list[str] = []
                     report.crops += _check_record(key, raw, info.views, record_problems)
                     problems.extend(f"shard {shard.name}: record {p}" for p in record_problems)
-                    progress.advance(bar)
-                    if plain is not None:
-                        plain.update(advance=1)
+                    bar.advance()
             except Exception as exc:  # LMDB raises on a damaged file
                 problems.append(f"shard {shard.name}: cannot be read: {type(exc).__name__}: {exc}")
             finally:
@@ -142,6 +130,4 @@ def verify_build(out_dir: str | Path, console: Console | None = None, show_progr
                 problems.append(f"shard {shard.name}: {len(seen)} records, build.json says {shard.records}")
             if seen != keys_by_shard.get(shard.name, set()):
                 problems.append(f"shard {shard.name}: keys differ from manifest/samples.parquet")
-    if plain is not None:
-        plain.finish()
     return report

@@ -195,13 +195,3 @@ class ProgressBar:
             self.rich.stop()
         elif self.plain is not None:
             self.plain.finish()
-
-
-def plain_progress(enabled: bool, label: str, total: int | None, unit: str = "", stream: TextIO | None = None,
-                   done: int = 0) -> PlainProgress | None:
-    """A :class:`PlainProgress` in place of a rich bar: when progress is ``enabled`` and ``stream``
-    (default stderr) is not a terminal; else None (the rich bar, or nothing, is shown)."""
-    stream = stream if stream is not None else sys.stderr
-    if not enabled or is_terminal(stream):
-        return None
-    return PlainProgress(label, total, unit, stream, done=done)

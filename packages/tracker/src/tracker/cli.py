@@ -339,7 +339,7 @@ def tune(
     console.print(f"{len(points)} parameter sets x {len(seqs)} sequences ({frames} frames) of {where}", markup=False)
     with Bar("parameter sets") as bar:
         bar.start("tune", len(points))
-        results = run_tune(tracker.model, seqs, points, on_result=lambda r: bar.advance(1, escape(
+        results = run_tune(tracker.model, seqs, points, on_result=lambda r: bar.advance(1, info=(
             f"AUC {r.auc:.3f} at {', '.join(f'{k}={v}' for k, v in r.changed.items())}")))
     console.print(tune_table(results, values, seqs))
     if out is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from siamcore.atomic import atomic_path
-from siamcore.progress import console_width, plain_progress
+from siamcore.progress import ProgressBar, console_width
 from trainer.distributed import DistInfo, all_reduce_sum
 
 log = logging.getLogger(__name__)
@@ -107,66 +107,44 @@ def stderr_console():
 
 
 class TrainProgress:
-    """Progress (steps, rate, ETA, last loss, pairs/s) on the main process, silent elsewhere: a rich
-    bar on a terminal; plain lines at a steady interval when stderr is a log file, where a bar would
-    show nothing until the run ends."""
+    """Progress (steps, rate, ETA, epoch, last loss, pairs/s) on the main process, silent elsewhere: a
+    :class:`siamcore.progress.ProgressBar` opened at the first epoch, its total set again at each."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.console = stderr_console()
-        self.bar = None
-        self.task = None
-        self.plain = None
+        self.bar: ProgressBar | None = None
         self.epoch = 0
 
     def start(self, total: int, step: int, epoch: int) -> None:
         if not self.enabled:
             return
         self.epoch = epoch
-        if self.bar is None and self.plain is None:
-            self.plain = plain_progress(True, "train", total, "steps", self.console.file, done=step)
-        if self.plain is not None:
-            self.plain.total = total
-            return
         if self.bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(
-                TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                console=self.console,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("train", total=total, completed=step, rate="", info="")
-        self.bar.update(self.task, total=total, info=f"epoch {epoch}")
+            self.bar = ProgressBar("train", total, "steps", console=self.console, done=step)
+        else:
+            self.bar.set_total(total)
 
     def update(self, step: int, scalars: dict | None = None) -> None:
-        if self.bar is None and self.plain is None:
+        if self.bar is None:
             return
-        fields = {}
-        if scalars is not None:
-            fields["info"] = (f"loss {scalars['loss']:.3f} (conf {scalars['conf_loss']:.3f}, reg "
-                              f"{scalars['reg_loss']:.3f}) wait {100 * scalars['data_wait_fraction']:.0f}%")
-            fields["rate"] = f"{scalars['pairs_per_s']:.1f} pairs/s"
-        if self.plain is not None:
-            extra = f"epoch {self.epoch}, {fields['info']}, {fields['rate']}" if fields else None
-            self.plain.update(step, extra=extra)
+        if scalars is None:
+            self.bar.update(completed=step)
         else:
-            self.bar.update(self.task, completed=step, **fields)
+            self.bar.update(completed=step, rate=f"{scalars['pairs_per_s']:.1f} pairs/s", info=(
+                f"epoch {self.epoch}, loss {scalars['loss']:.3f} (conf {scalars['conf_loss']:.3f}, reg "
+                f"{scalars['reg_loss']:.3f}) wait {100 * scalars['data_wait_fraction']:.0f}%"))
 
     def note(self, text: str) -> None:
         """Print a plain line (no markup: it holds run folders and sequence names) above the bar."""
-        if self.bar is not None:
-            self.bar.console.print(text, markup=False)
-        elif self.enabled:
+        if self.enabled:
             self.console.print(text, markup=False)
         log.info(text)
 
     def stop(self) -> None:
         if self.bar is not None:
-            self.bar.stop()
+            self.bar.close()
             self.bar = None
-        if self.plain is not None:
-            self.plain.finish()
 
 
 def log_start(cfg, model, sources, dataset, run_dir, device, di, step, cache) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from siamcore.atomic import write_json_atomic
-from siamcore.progress import plain_progress
+from siamcore.progress import ProgressBar
 from siamcore.shards import file_sha256
 from trainer.augment import augment_pair
 from trainer.config import AugmentConfig, ConfigError
@@ -210,7 +210,7 @@ def _build(sources: Sources, model, augment: AugmentConfig, copies: int, seed: i
     guides = {"exemplar": np.full((n, 4), np.nan, dtype=np.float32), "search": np.full((n, 4), np.nan, np.float32)}
     decoded = np.zeros(n, dtype=bool)
     arrays: dict[str, np.ndarray] = {}
-    bar = _Bar(progress, n * copies)
+    bar = ProgressBar("feature cache", n * copies, "crops", enabled=progress)  # on stderr
     try:
         for start in range(0, n, batch_size):
             rows = range(start, min(n, start + batch_size))
@@ -249,7 +249,7 @@ def _build(sources: Sources, model, augment: AugmentConfig, copies: int, seed: i
                     arrays[role][copy, list(crops)] = feats.to(torch.float16).contiguous().numpy()
                 bar.advance(len(rows))
     finally:
-        bar.stop()
+        bar.close()
         for role, trunk in trunks.items():
             trunk.train(was_training[role]).to(memory_format=torch.contiguous_format)
     if not arrays:
@@ -293,31 +293,3 @@ def cached_batch(cache: FeatureCache, plan: EpochPlan, j: int, seed: int) -> dic
         "bad_records": bad_records,
         "batch_index": j,
     }
-
-
-class _Bar:
-    """The build's progress on stderr: a rich bar on a terminal, plain lines in a log file."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.bar = None
-        self.plain = plain_progress(enabled, "feature cache", total, "crops")
-        if enabled and self.plain is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn("[bold]feature cache[/]"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("crops"), TimeRemainingColumn(), console=Console(stderr=True))
-            self.bar.start()
-            self.task = self.bar.add_task("cache", total=total)
-
-    def advance(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=n)
-        if self.plain is not None:
-            self.plain.update(advance=n)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-        if self.plain is not None:
-            self.plain.finish()
