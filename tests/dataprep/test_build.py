@@ -23,7 +23,7 @@ from dataprep.build import BuildError, run_build
 from dataprep.out_folder import out_lock
 from dataprep.cli import EXIT_STRICT_SKIPS, app
 from dataprep.config import OutputConfig, canonical_sha256, load_config, with_overrides
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.records import encode_jpeg_rgb
 from dataprep.sources import get_source, read_frame, read_frame_reduced
 from dataprep.verify import verify_build

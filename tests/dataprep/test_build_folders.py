@@ -15,7 +15,7 @@ from siamcore.shards import open_build
 from dataprep.build import BuildError, run_build
 from dataprep.cli import app
 from dataprep.config import OutputConfig, load_config, with_overrides
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 
 from testkit.shards import read_records
 

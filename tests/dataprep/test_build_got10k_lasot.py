@@ -18,7 +18,7 @@ from siamcore.shards import open_build
 from dataprep.build import run_build
 from dataprep.cli import app
 from dataprep.config import OutputConfig, load_config, with_overrides
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 
 from testkit.shards import read_records
 

@@ -16,7 +16,7 @@ from dataprep.build import run_build
 from dataprep.class_map import distractor_categories
 from dataprep.cli import EXIT_STRICT_SKIPS, app
 from dataprep.config import load_config, with_overrides
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
 from dataprep.sources import coco
 from dataprep.verify import verify_build

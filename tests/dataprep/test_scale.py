@@ -13,7 +13,8 @@ from dataprep import manifest
 from dataprep.build import run_build
 from dataprep.cluster import Executor, open_executor
 from dataprep.config import DaskConfig, load_config, with_overrides
-from dataprep.manifest import SAMPLES_SCHEMA, read_table, write_streamed
+from dataprep.manifest import SAMPLES_SCHEMA, write_streamed
+from siamcore.manifest import read_table
 from dataprep.sources.base import VideoRef
 from dataprep.task import (
     ShardTask,

@@ -17,7 +17,7 @@ from siamcore.crop import frame_to_crop_xyxy
 
 from dataprep.cli import app
 from dataprep.config import load_config
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.sources import SourceError, get_source, read_frame
 from dataprep.sources import det
 

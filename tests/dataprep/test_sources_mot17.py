@@ -19,7 +19,7 @@ from siamcore.shards import open_build
 
 from dataprep import config as C
 from dataprep.cli import app
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.sources import Skip, SourceError, get_source, mot17
 
 from testkit.shards import read_records

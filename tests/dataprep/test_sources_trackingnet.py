@@ -10,7 +10,7 @@ import pytest
 
 from siamcore.shards import ShardReader, open_build
 
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.sources import FrameError, SourceError, read_frame, trackingnet
 from dataprep.sources.frames import jpeg_size_wh, read_frame_bytes
 

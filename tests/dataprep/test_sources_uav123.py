@@ -15,7 +15,7 @@ from siamcore.shards import open_build
 
 from dataprep.cli import app
 from dataprep.config import FOLDER_DATASETS, load_config
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.sources import SourceError, get_source, uav123
 
 from testkit.shards import read_records

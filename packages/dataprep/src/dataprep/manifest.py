@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from siamcore.atomic import atomic_open
-from siamcore.manifest import read_table  # noqa: F401  (re-exported: dataprep's readers import it from here)
 from siamcore.manifest import samples_schema, skipped_schema
 
 # Declared in siamcore.manifest, whose column names the trainer reads by; built here once for the writers.

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from siamcore.shards import BuildInfo
 
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.sources import SOURCES
 
 SKIPPED_SHOWN = 15

@@ -23,7 +23,7 @@ from siamcore.atomic import write_bytes_atomic
 from siamcore.draw import draw_rect_xyxy
 from siamcore.shards import BuildInfo, open_build
 
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
 
 TARGET_RGB = (30, 90, 255)

@@ -18,7 +18,7 @@ from rich.table import Table
 from siamcore.atomic import write_bytes_atomic
 from siamcore.shards import open_build
 
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.report import counts_table, human_bytes, key_value_table
 
 SIZE_BINS_PX = (0, 16, 32, 48, 64, 96, 128, 192, 256, 1e9)

@@ -24,7 +24,7 @@ from siamcore.progress import ProgressBar, console_width
 from siamcore.schema import SchemaError, unpack
 from siamcore.shards import ShardDamagedError, check_shard_file, file_sha256, open_build
 
-from dataprep.manifest import read_table
+from siamcore.manifest import read_table
 from dataprep.records import decode_jpeg_rgb
 from dataprep.sources.frames import jpeg_is_complete
 
